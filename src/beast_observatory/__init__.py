@@ -1,0 +1,3 @@
+"""beast-observatory: compose-as-code for a Prometheus + Grafana + Pushgateway observatory."""
+
+__version__ = "0.1.0"
