@@ -1,0 +1,51 @@
+"""``observatory build``: compile every environment, then write or check the trees."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from beast_observatory.compiler import compile_project
+from beast_observatory.spec.load import load_project
+from beast_observatory.writer import check_tree, write_tree
+
+GENERATED = "generated"
+
+
+def output_root(spec: Path, out: Path | None) -> Path:
+    return out if out is not None else spec.parent / GENERATED
+
+
+def build_command(
+    spec: Path,
+    environments: Sequence[str] | None,
+    out: Path | None,
+    *,
+    check: bool,
+    echo: Callable[[str], object],
+) -> int:
+    """Exit code: 0 written / current, 1 stale (with --check)."""
+    project = load_project(spec)
+    envs = list(environments) if environments else sorted(project.stacks)
+    for env in envs:
+        project.stack(env)  # unknown names fail before anything is rendered
+    bundles = compile_project(project, envs)  # every env renders before any is written
+    root = output_root(spec, out)
+    stale = 0
+    for env, bundle in bundles.items():
+        target = root / env
+        files = bundle.with_manifest()
+        if check:
+            drift = check_tree(target, files)
+            for label, paths in (("missing", drift.missing), ("stale", drift.stale), ("extra", drift.extra)):
+                for path in paths:
+                    echo(f"{label}: {target / path}")
+            stale += 0 if drift.clean else 1
+            if drift.clean:
+                echo(f"{target}: up to date ({len(files)} files)")
+        else:
+            write_tree(target, files)
+            echo(f"{target}: {len(files)} files written")
+    if stale:
+        echo(f"{stale} environment(s) out of date: run `observatory build -f {spec}`")
+    return 1 if stale else 0

@@ -1,0 +1,49 @@
+"""The one place that turns exceptions into messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import typer
+
+from beast_observatory import __version__
+from beast_observatory.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER_ERROR, ObservatoryError
+
+BUG_HINT = (
+    "internal error: {kind}: {exc}\n"
+    "  this is a bug in beast-observatory {version}: please report it with the command you ran "
+    "(set OBSERVATORY_DEBUG=1 for the traceback)"
+)
+
+
+def run_guarded(entry: Callable[[], object]) -> int:
+    """Run the click entry point; return the process exit code."""
+    import os  # noqa: PLC0415
+
+    try:
+        result = entry()
+    except ObservatoryError as exc:
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"error: {exc.format_message()}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if os.environ.get("OBSERVATORY_DEBUG"):
+            raise
+        print(BUG_HINT.format(kind=type(exc).__name__, exc=exc, version=__version__), file=sys.stderr)
+        return EXIT_BUG
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,1 @@
+"""Pure renderers: a resolved Stack (plus referenced file contents) -> Bundle of files."""

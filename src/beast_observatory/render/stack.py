@@ -1,0 +1,94 @@
+"""Render one environment's whole tree (pure): Stack + referenced files -> Bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from beast_observatory.render.bundle import Bundle, canonical_json, sha256, yaml_file
+from beast_observatory.render.compose import render_compose
+from beast_observatory.render.grafana import render_grafana
+from beast_observatory.render.prometheus import HEADER, render_prometheus, web_config
+from beast_observatory.spec.resolve import Stack
+
+DEFAULT_ALERTMANAGER_CONFIG: dict[str, Any] = {
+    "route": {"receiver": "default", "group_by": ["alertname", "job"]},
+    "receivers": [{"name": "default"}],
+}
+
+
+def secret_variables(stack: Stack) -> list[str]:
+    """Names of the environment variables the stack reads its secrets from."""
+    names = []
+    g = stack.services.grafana
+    if g.enabled and g.admin_password.env:
+        names.append(g.admin_password.env)
+    return sorted(names)
+
+
+def render_env_example(stack: Stack) -> bytes:
+    lines = [
+        "# Secrets this stack needs at deploy time: copy to .env next to docker-compose.yml",
+        "# and fill in the values. Never commit .env; beast-observatory never writes it.",
+    ]
+    lines += [f"{name}=" for name in secret_variables(stack)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _alertmanager_files(stack: Stack, assets: Mapping[str, bytes]) -> dict[str, bytes]:
+    am = stack.services.alertmanager
+    if am.config_path is not None:
+        config = assets[am.config_path]
+    else:
+        config = yaml_file(am.config or DEFAULT_ALERTMANAGER_CONFIG, HEADER)
+    files = {"alertmanager/alertmanager.yml": config}
+    if am.web_auth:
+        files["alertmanager/web.yml"] = web_config(am.web_auth)
+    return files
+
+
+def stack_fingerprint(stack: Stack, assets: Mapping[str, bytes]) -> str:
+    """Hash of everything the environment's output depends on, independent of key order."""
+    data = {
+        "project": stack.project,
+        "environment": stack.environment.model_dump(mode="json"),
+        "services": stack.services.model_dump(mode="json", by_alias=True),
+        "networks": {k: v.model_dump(mode="json") for k, v in stack.networks.items()},
+        "assets": {k: sha256(v) for k, v in sorted(assets.items())},
+    }
+    return sha256(canonical_json(data))
+
+
+def render_stack(
+    stack: Stack, assets: Mapping[str, bytes], matches: Mapping[str, tuple[str, ...]]
+) -> Bundle:
+    s = stack.services
+    files: dict[str, bytes] = {}
+    if s.prometheus.enabled:
+        files.update(render_prometheus(stack, assets))
+    if s.pushgateway.enabled and s.pushgateway.web_auth:
+        files["pushgateway/web.yml"] = web_config(s.pushgateway.web_auth)
+    if s.grafana.enabled:
+        files.update(render_grafana(stack, assets, matches))
+    if s.alertmanager.enabled:
+        files.update(_alertmanager_files(stack, assets))
+    files["docker-compose.yml"] = render_compose(stack, files)
+    files[".env.example"] = render_env_example(stack)
+    used = {k: v for k, v in assets.items() if k in _used_assets(stack, matches)}
+    return Bundle(
+        project=stack.project,
+        environment=stack.env_name,
+        spec_sha256=stack_fingerprint(stack, used),
+        files=dict(sorted(files.items())),
+        secret_files=frozenset(k for k in files if k.endswith("/web.yml")),
+    )
+
+
+def _used_assets(stack: Stack, matches: Mapping[str, tuple[str, ...]]) -> set[str]:
+    s = stack.services
+    refs = {r.path for r in s.prometheus.rule_files if r.path} if s.prometheus.enabled else set()
+    if s.grafana.enabled:
+        refs.update(f for p in s.grafana.dashboards for f in p.files)
+    if s.alertmanager.enabled and s.alertmanager.config_path:
+        refs.add(s.alertmanager.config_path)
+    return {path for ref in refs if ref is not None for path in matches.get(ref, (ref,))}

@@ -1,0 +1,1 @@
+"""The observatory spec: pydantic models, loading, environment merging and cross-file checks."""

@@ -1,0 +1,266 @@
+"""pydantic v2 models of ``observatory.yaml``; the JSON Schema is generated from these."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+SPEC_VERSION = 1
+
+Duration = Annotated[
+    str,
+    StringConstraints(pattern=r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$", min_length=2),
+    Field(description="A Prometheus duration such as 15s, 5m, 1h30m or 30d."),
+]
+ByteSize = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d+(B|KB|MB|GB|TB|PB|EB)$"),
+    Field(description="A size with unit, such as 512MB or 50GB."),
+]
+Name = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", max_length=63)]
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+BCRYPT_RE = re.compile(r"^\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53}$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SecretRef(Model):
+    """Where a secret comes from at deploy time: never its value."""
+
+    env: EnvVarName | None = Field(None, description="Environment variable holding the secret.")
+    file: str | None = Field(None, description="Path on the host of a file holding the secret.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of 'env' or 'file'")
+        return self
+
+
+class WebAuth(Model):
+    """Basic auth through the exporter-toolkit web config file (Prometheus, Pushgateway,
+    Alertmanager). Only a bcrypt hash is stored, never a password."""
+
+    username: Name
+    password_hash: str = Field(description="bcrypt hash, e.g. from `htpasswd -nBC 10 '' | tr -d ':'`.")
+
+    @model_validator(mode="after")
+    def _is_bcrypt(self) -> WebAuth:
+        if not BCRYPT_RE.match(self.password_hash):
+            raise ValueError("password_hash must be a bcrypt hash ($2b$...), never a clear password")
+        return self
+
+
+class Healthcheck(Model):
+    interval: Duration = "15s"
+    timeout: Duration = "5s"
+    retries: int = Field(5, ge=1, le=100)
+    start_period: Duration = "20s"
+
+
+class Resources(Model):
+    cpus: float | None = Field(None, gt=0, description="CPU limit, e.g. 1.5")
+    memory: Annotated[str, StringConstraints(pattern=r"^\d+[bkmg]$")] | None = Field(
+        None, description="Memory limit, e.g. 512m or 2g"
+    )
+
+
+class DataStore(Model):
+    """Where a service keeps its data: a named volume (default) or a bind path on the host."""
+
+    volume: Name | None = None
+    path: str | None = Field(None, description="Absolute host path for a bind mount.")
+
+    @model_validator(mode="after")
+    def _one(self) -> DataStore:
+        if self.volume is not None and self.path is not None:
+            raise ValueError("give either 'volume' or 'path', not both")
+        if self.path is not None and not self.path.startswith("/"):
+            raise ValueError("'path' must be absolute")
+        return self
+
+
+class ServiceBase(Model):
+    enabled: bool = True
+    image: str
+    port: Port = Field(description="Host port the service is published on.")
+    publish: bool = Field(True, description="Publish the port on the environment's bind address.")
+    bind_address: str | None = Field(None, description="Overrides the environment's bind address.")
+    restart: Literal["no", "always", "on-failure", "unless-stopped"] = "unless-stopped"
+    healthcheck: Healthcheck = Healthcheck()
+    resources: Resources = Resources()
+    environment: dict[EnvVarName, str] = Field(
+        default_factory=dict, description="Extra non-secret environment variables."
+    )
+    data: DataStore = DataStore()
+    extra_flags: list[str] = Field(default_factory=list, description="Extra command-line flags.")
+    networks: list[Name] = Field(default_factory=lambda: ["observatory"])
+
+
+class ScrapeJob(Model):
+    name: Name
+    targets: list[str] = Field(min_length=1, description="host:port targets.")
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    honor_labels: bool = False
+    metrics_path: str = "/metrics"
+    scheme: Literal["http", "https"] = "http"
+    scrape_interval: Duration | None = None
+    scrape_timeout: Duration | None = None
+    params: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class RuleFile(Model):
+    """Alerting and recording rules: a file by path (relative to the spec) or inline groups."""
+
+    name: Name = Field(description="Rendered as prometheus/rules/<name>.yml.")
+    path: str | None = None
+    groups: list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> RuleFile:
+        if (self.path is None) == (self.groups is None):
+            raise ValueError("give exactly one of 'path' or 'groups'")
+        return self
+
+
+class Retention(Model):
+    time: Duration | None = "15d"
+    size: ByteSize | None = None
+
+
+class GlobalConfig(Model):
+    scrape_interval: Duration = "15s"
+    scrape_timeout: Duration | None = None
+    evaluation_interval: Duration = "15s"
+    external_labels: dict[LabelName, str] = Field(default_factory=dict)
+
+
+class Prometheus(ServiceBase):
+    image: str = "prom/prometheus:v2.53.2"
+    port: Port = 9090
+    retention: Retention = Retention()
+    global_: GlobalConfig = Field(GlobalConfig(), alias="global")
+    scrape_self: bool = Field(True, description="Scrape Prometheus itself (job 'prometheus').")
+    scrape_jobs: list[ScrapeJob] = Field(default_factory=list)
+    rule_files: list[RuleFile] = Field(default_factory=list)
+    web_auth: WebAuth | None = None
+
+
+class Persistence(Model):
+    enabled: bool = True
+    interval: Duration = "5m"
+
+
+class Pushgateway(ServiceBase):
+    image: str = "prom/pushgateway:v1.9.0"
+    port: Port = 9091
+    persistence: Persistence = Persistence()
+    admin_api: bool = Field(False, description="Enable the admin API (wipe all metrics).")
+    web_auth: WebAuth | None = None
+
+
+class Datasource(Model):
+    name: str
+    type: str
+    uid: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{1,40}$")]
+    url: str
+    access: Literal["proxy", "direct"] = "proxy"
+    is_default: bool = False
+    json_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class DashboardProvider(Model):
+    name: Name
+    folder: str = ""
+    files: list[str] = Field(min_length=1, description="Paths or globs relative to the spec.")
+    allow_ui_updates: bool = False
+    update_interval_seconds: int = Field(30, ge=10)
+
+
+def _default_providers() -> list[DashboardProvider]:
+    return [DashboardProvider(name="observatory", folder="Observatory", files=["dashboards/*.json"])]
+
+
+class Grafana(ServiceBase):
+    image: str = "grafana/grafana-oss:11.2.0"
+    port: Port = 3000
+    admin_user: str = "admin"
+    admin_password: SecretRef = SecretRef(env="GRAFANA_ADMIN_PASSWORD")
+    ini: dict[Name, dict[Name, str | int | bool]] = Field(
+        default_factory=dict, description="grafana.ini sections; secrets only as $__env{VAR}."
+    )
+    datasources: list[Datasource] = Field(default_factory=list)
+    dashboards: list[DashboardProvider] = Field(default_factory=_default_providers)
+    plugins: list[str] = Field(default_factory=list)
+
+
+class Alertmanager(ServiceBase):
+    enabled: bool = False
+    image: str = "prom/alertmanager:v0.27.0"
+    port: Port = 9093
+    config_path: str | None = Field(None, description="alertmanager.yml relative to the spec.")
+    config: dict[str, Any] | None = Field(None, description="Inline alertmanager.yml.")
+    web_auth: WebAuth | None = None
+
+
+class NodeExporter(ServiceBase):
+    enabled: bool = False
+    image: str = "prom/node-exporter:v1.8.2"
+    port: Port = 9100
+
+
+class Services(Model):
+    prometheus: Prometheus = Prometheus()
+    pushgateway: Pushgateway = Pushgateway()
+    grafana: Grafana = Grafana()
+    alertmanager: Alertmanager = Alertmanager()
+    node_exporter: NodeExporter = NodeExporter()
+    extra: dict[Name, dict[str, Any]] = Field(
+        default_factory=dict, description="Other services, as docker compose service fragments."
+    )
+
+
+class Network(Model):
+    driver: str = "bridge"
+    external: bool = False
+    name: str | None = Field(None, description="Real name of an external network.")
+
+
+class SshSettings(Model):
+    host: str = Field(description="Host name or ~/.ssh/config alias.")
+    user: str | None = None
+    port: Port | None = None
+    identity_file: str | None = None
+
+
+class Environment(Model):
+    description: str = ""
+    ssh: SshSettings | None = Field(None, description="Absent: this machine.")
+    deploy_dir: str | None = Field(
+        None, description="Deploy directory on the host (default /opt/observatory/<project>)."
+    )
+    bind_address: str = Field("127.0.0.1", description="Address published ports listen on.")
+    services: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Overrides deep-merged onto `services` for this environment.",
+    )
+
+
+class Spec(Model):
+    version: Literal[1] = 1
+    project: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
+    environments: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")], Environment]
+    services: Services = Services()
+    networks: dict[Name, Network] = Field(default_factory=lambda: {"observatory": Network()})
+
+    @model_validator(mode="after")
+    def _has_environments(self) -> Spec:
+        if not self.environments:
+            raise ValueError("define at least one environment (e.g. 'local')")
+        return self

@@ -1,0 +1,194 @@
+"""The one module that owns YAML.
+
+- ``load_yaml``: safe, C-speed parsing with duplicate-key detection, an alias-expansion budget
+  and errors that carry file:line:col.
+- ``locate``: maps a path inside a document (``services.grafana.port``) to its line and column,
+  only computed on the error path.
+- ``dump_yaml``: stable, block-style output at C speed for generated files.
+- ``RoundTrip``: ruamel round-trip editing for ``config set``, which must keep comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from io import StringIO
+from typing import Any
+
+import yaml
+
+from beast_observatory.errors import ObservatoryError
+
+MAX_SPEC_BYTES = 4 * 1024 * 1024
+# A document that expands beyond this many nodes through aliases is refused (billion laughs).
+MAX_EXPANDED_NODES = 2_000_000
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}"
+
+
+class YamlError(ObservatoryError):
+    """A YAML document could not be read."""
+
+
+class _StrictLoader(_Loader):  # type: ignore[valid-type,misc]
+    """Safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:  # noqa: FBT001, FBT002 - PyYAML's signature
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            if key in seen:
+                first = seen[key].start_mark
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r} (first defined at line {first.line + 1})",
+                    mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+def _decode(data: bytes, source: str) -> str:
+    if len(data) > MAX_SPEC_BYTES:
+        raise YamlError(
+            f"the file is {len(data) / 1048576:.1f} MiB; specs are limited to "
+            f"{MAX_SPEC_BYTES // 1048576} MiB",
+            where=source,
+            hint="keep dashboards and rules in their own files and reference them by path",
+        )
+    if b"\x00" in data:
+        raise YamlError(
+            "the file contains NUL bytes: it is binary, not YAML",
+            where=source,
+            hint="point -f at the observatory.yaml text file",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise YamlError(
+            f"the file is not UTF-8 text (invalid byte at offset {exc.start})",
+            where=source,
+            hint="save the spec as UTF-8",
+        ) from None
+
+
+def _check_expansion(value: Any, budget: int = MAX_EXPANDED_NODES) -> None:
+    """Walk the loaded value (aliases are shared references) and refuse a blow-up."""
+    stack: list[Any] = [value]
+    count = 0
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > budget:
+            raise YamlError(
+                f"the document expands to more than {budget:,} nodes through YAML aliases",
+                hint="remove the nested anchors/aliases (this looks like a 'billion laughs' bomb)",
+            )
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def load_yaml(data: bytes | str, source: str = "<string>") -> Any:
+    """Parse one YAML document safely; raise YamlError with file:line:col on failure."""
+    text = _decode(data, source) if isinstance(data, bytes) else data
+    try:
+        value = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        raise _marked_error(exc, text, source) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(f"YAML error: {exc}", where=source) from None
+    if value is not None:
+        try:
+            _check_expansion(value)
+        except YamlError as exc:
+            exc.where = source
+            raise
+    return value
+
+
+def _marked_error(exc: yaml.MarkedYAMLError, text: str, source: str) -> YamlError:
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+    problem = exc.problem or exc.context or "invalid YAML"
+    hint = "fix the YAML syntax at that position"
+    if mark is not None:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        if "\t" in line[: mark.column + 1] or "'\\t'" in problem:
+            hint = "YAML does not allow tabs for indentation: indent with spaces"
+    if "duplicate key" in problem:
+        hint = "remove or rename one of the two keys"
+    return YamlError(f"YAML error: {problem}", where=where, hint=hint)
+
+
+def locate(text: str, path: Sequence[str | int]) -> Position | None:
+    """Line and column of the deepest node along path in text (None if unparsable)."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    best = node.start_mark if node is not None else None
+    for part in path:
+        child = _child(node, part)
+        if child is None:
+            break
+        key_node, node = child
+        best = key_node.start_mark
+    return Position(best.line + 1, best.column + 1) if best is not None else None
+
+
+def _child(node: yaml.Node | None, part: str | int) -> tuple[yaml.Node, yaml.Node] | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if str(key_node.value) == str(part):
+                return key_node, value_node
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        item: yaml.Node = node.value[part]
+        return item, item
+    return None
+
+
+def dump_yaml(value: Any) -> str:
+    """Block-style YAML with the caller's key order; stable across runs and machines."""
+    out: str = yaml.dump(
+        value,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1_000_000,
+        indent=2,
+    )
+    return out
+
+
+class RoundTrip:
+    """Comment-preserving editing of a YAML document (ruamel), for ``config set``."""
+
+    def __init__(self, text: str) -> None:
+        from ruamel.yaml import YAML  # noqa: PLC0415 - slow import only needed for editing
+
+        self._yaml = YAML(typ="rt")
+        self._yaml.preserve_quotes = True
+        self._yaml.indent(mapping=2, sequence=4, offset=2)
+        self._yaml.width = 4096
+        self.data: Any = self._yaml.load(text)
+
+    def dumps(self) -> str:
+        buf = StringIO()
+        self._yaml.dump(self.data, buf)
+        return buf.getvalue()
