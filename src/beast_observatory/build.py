@@ -12,12 +12,13 @@ from beast_observatory.writer import check_tree, write_tree
 GENERATED = "generated"
 
 
-def output_root(spec: Path, out: Path | None) -> Path:
-    return out if out is not None else spec.parent / GENERATED
+def output_root(out: Path | None) -> Path:
+    """generated/ in the working directory unless --out says otherwise (like terraform)."""
+    return out if out is not None else Path(GENERATED)
 
 
 def build_command(
-    spec: Path,
+    spec: Path | None,
     environments: Sequence[str] | None,
     out: Path | None,
     *,
@@ -30,7 +31,7 @@ def build_command(
     for env in envs:
         project.stack(env)  # unknown names fail before anything is rendered
     bundles = compile_project(project, envs)  # every env renders before any is written
-    root = output_root(spec, out)
+    root = output_root(out)
     stale = 0
     for env, bundle in bundles.items():
         target = root / env
@@ -47,5 +48,5 @@ def build_command(
             write_tree(target, files)
             echo(f"{target}: {len(files)} files written")
     if stale:
-        echo(f"{stale} environment(s) out of date: run `observatory build -f {spec}`")
+        echo(f"{stale} environment(s) out of date: run `observatory build` to refresh them")
     return 1 if stale else 0

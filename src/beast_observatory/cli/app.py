@@ -23,10 +23,16 @@ config_app = typer.Typer(help="Show, query and edit the spec's configuration.", 
 app.add_typer(config_app, name="config")
 
 SpecOpt = Annotated[
-    Path, typer.Option("--file", "-f", help="The spec file.", envvar="OBSERVATORY_SPEC")
+    Path | None,
+    typer.Option(
+        "--file",
+        "-f",
+        help="The spec file (default: ./observatory.yaml, else the one stacks/*/observatory.yaml).",
+        envvar="OBSERVATORY_SPEC",
+    ),
 ]
 EnvOpt = Annotated[str, typer.Option("--environment", "-e", help="Environment of the spec.")]
-DEFAULT_SPEC = Path("observatory.yaml")
+DEFAULT_SPEC: Path | None = None
 
 
 def _version(value: bool) -> None:

@@ -34,7 +34,7 @@ def validate(spec: SpecOpt = DEFAULT_SPEC) -> None:
     project = load_project(spec)
     validate_project(project)
     envs = ", ".join(sorted(project.stacks))
-    typer.echo(f"{spec}: valid ({len(project.stacks)} environment(s): {envs})")
+    typer.echo(f"{project.path}: valid ({len(project.stacks)} environment(s): {envs})")
 
 
 @app.command()
@@ -53,7 +53,7 @@ def build(
     ] = None,
     all_envs: Annotated[bool, typer.Option("--all", help="Build every environment (default).")] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output root (default: generated/ beside the spec).")
+        Path | None, typer.Option("--out", help="Output root (default: ./generated).")
     ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 if the output is stale.")
@@ -105,8 +105,8 @@ def config_set(
     """Set one value in the spec in place, keeping comments; refuses a change that does not validate."""
     from beast_observatory.spec.edit import set_value  # noqa: PLC0415
 
-    set_value(spec, path, value)
-    typer.echo(f"{spec}: set {path}")
+    written = set_value(spec, path, value)
+    typer.echo(f"{written}: set {path}")
 
 
 @config_app.command("diff")

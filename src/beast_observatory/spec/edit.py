@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from beast_observatory.errors import ObservatoryError, SpecError
-from beast_observatory.spec.load import load_project, parse_spec
+from beast_observatory.spec.load import find_spec, load_project, parse_spec
 from beast_observatory.spec.view import effective_config, get_path, parse_value, set_path
 from beast_observatory.yamlio import dump_yaml, load_yaml
 
@@ -21,7 +21,8 @@ def _show(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
-def get_value(spec: Path, path: str, environment: str | None) -> str:
+def get_value(spec: Path | None, path: str, environment: str | None) -> str:
+    spec = find_spec(spec)
     if environment is not None:
         data = effective_config(load_project(spec).stack(environment))
     else:
@@ -31,8 +32,9 @@ def get_value(spec: Path, path: str, environment: str | None) -> str:
     return _show(get_path(data, path))
 
 
-def set_value(spec: Path, path: str, raw: str) -> None:
+def set_value(spec: Path | None, path: str, raw: str) -> Path:
     """Edit in place, keeping comments; the file is replaced only if the result validates."""
+    spec = find_spec(spec)
     from beast_observatory.compiler import validate_project  # noqa: PLC0415
 
     if not spec.is_file():
@@ -55,3 +57,4 @@ def set_value(spec: Path, path: str, raw: str) -> None:
         tmp.replace(spec)
     finally:
         tmp.unlink(missing_ok=True)
+    return spec

@@ -170,8 +170,26 @@ def read_assets(base: Path, refs: set[str]) -> tuple[dict[str, bytes], dict[str,
     return assets, matches
 
 
-def load_project(path: Path) -> Project:
+def find_spec(path: Path | None, cwd: Path | None = None) -> Path:
+    """The spec to use: the given one, ./observatory.yaml, or the single stacks/*/observatory.yaml."""
+    if path is not None:
+        return path
+    here = cwd or Path()
+    if (here / DEFAULT_SPEC).is_file():
+        return here / DEFAULT_SPEC
+    candidates = sorted(here.glob(f"stacks/*/{DEFAULT_SPEC}"))
+    if len(candidates) == 1:
+        return candidates[0]
+    found = ", ".join(str(c) for c in candidates) or "none"
+    raise SpecError(
+        [f"no {DEFAULT_SPEC} here and {len(candidates)} under stacks/ ({found})"],
+        hint="pass -f PATH, or run `observatory init` to write a starter spec",
+    )
+
+
+def load_project(path: Path | None) -> Project:
     """Load a spec file, resolve every environment and read what it references."""
+    path = find_spec(path)
     if not path.is_file():
         raise SpecError(
             [f"{path}: no such spec file"],

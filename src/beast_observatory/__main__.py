@@ -1,0 +1,3 @@
+from beast_observatory.cli.app import main
+
+main()
