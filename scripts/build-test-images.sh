@@ -87,7 +87,6 @@ install_binary() {
         while read -r lib; do
             [ -n "$lib" ] || continue
             copy_same_path "$root" "$lib"
-            # the loader may look a library up through the non-merged path too (/lib vs /usr/lib)
         done < <(ldd "$src" | awk '/=>/ { if ($3 ~ /^\//) print $3; next } $1 ~ /^\// { print $1 }')
     fi
 }
@@ -260,7 +259,12 @@ done
 for d in /etc/grafana/provisioning /var/lib/grafana; do
     [ -d "$d" ] && echo "grafana-standin: mounted $d: $(ls "$d" 2>/dev/null | tr '\n' ' ')"
 done
-exec httpd -f -v -p 3000 -h /www
+# httpd as PID 1 would ignore SIGTERM (docker stop would wait 10 s and kill it); Grafana
+# stops on SIGTERM, so the stand-in does too: the shell traps it and exits, taking httpd along.
+trap 'echo "grafana-standin: stopping"; kill "$pid" 2>/dev/null; exit 0' TERM INT
+httpd -f -v -p 3000 -h /www &
+pid=$!
+wait "$pid"
 EOF
     chmod 0755 "$root/run.sh"
     chown -R "$GRAFANA_UID:0" "$root/etc/grafana" "$root/var/lib/grafana" "$root/var/log/grafana" \

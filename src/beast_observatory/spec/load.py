@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import glob
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from beast_observatory.errors import SpecError
 from beast_observatory.spec.models import Spec
 from beast_observatory.spec.resolve import Stack, resolve
-from beast_observatory.yamlio import YamlError, load_yaml, locate
+from beast_observatory.yamlio import YamlError, find_scalar, load_yaml, locate
 
 DEFAULT_SPEC = "observatory.yaml"
 
@@ -144,30 +144,52 @@ def asset_paths(stacks: Mapping[str, Stack]) -> set[str]:
     return refs
 
 
-def read_assets(base: Path, refs: set[str]) -> tuple[dict[str, bytes], dict[str, tuple[str, ...]]]:
+def read_assets(
+    base: Path, refs: set[str], where: Callable[[str], str] = str
+) -> tuple[dict[str, bytes], dict[str, tuple[str, ...]]]:
     """Read referenced files; a glob matching nothing or a missing file is a SpecError.
 
+    ``where(ref)`` names the place in the spec that holds the reference, for the message.
     Returns the content by relative path and, for each reference, the paths it matched."""
     assets: dict[str, bytes] = {}
     matches: dict[str, tuple[str, ...]] = {}
     problems = []
     for ref in sorted(refs):
         if Path(ref).is_absolute() or ".." in Path(ref).parts:
-            problems.append(f"{ref}: paths must be relative to the spec and stay inside its folder")
+            problems.append(
+                f"{where(ref)}: paths must be relative to the spec and stay inside its folder"
+            )
             continue
         found = sorted(glob.glob(ref, root_dir=base, recursive=True))
         files = [m for m in found if (base / m).is_file()]
         if not files:
-            problems.append(
-                f"{base / ref}: referenced file not found"
-                + (" (the glob matches nothing)" if glob.has_magic(ref) else "")
-            )
+            missing = "the glob matches no file" if glob.has_magic(ref) else "no such file"
+            problems.append(f"{where(ref)}: {base / ref}: {missing}")
         matches[ref] = tuple(Path(rel).as_posix() for rel in files)
         for rel in matches[ref]:
             assets[rel] = (base / rel).read_bytes()
     if problems:
         raise SpecError(problems, hint="fix the path or create the file next to the spec")
     return assets, matches
+
+
+def reference_location(text: str, source: str, ref: str) -> str:
+    """'file:line:col: services.grafana.dashboards[0].files[0]' of the spec entry holding ref."""
+    found = find_scalar(text, ref)
+    if found is None:  # a default of the models, not written in the spec
+        return source
+    path, pos = found
+    return f"{source}:{pos}: {_format_loc(path)}"
+
+
+def blame(spec: Spec, env_name: str, path: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """The spec path a value of env_name's services came from: its override, else the base."""
+    node: Any = {"services": spec.environments[env_name].services}
+    for part in path:
+        if not (isinstance(node, dict) and part in node):
+            return path
+        node = node[part]
+    return ("environments", env_name, *path)
 
 
 def find_spec(path: Path | None, cwd: Path | None = None) -> Path:
@@ -200,7 +222,9 @@ def load_project(path: Path | None) -> Project:
     spec = parse_spec(data, source)
     text = data.decode("utf-8-sig")
     stacks = resolve_all(spec, text, source)
-    assets, matches = read_assets(path.parent, asset_paths(stacks))
+    assets, matches = read_assets(
+        path.parent, asset_paths(stacks), lambda ref: reference_location(text, source, ref)
+    )
     return Project(
         path=path, text=text, spec=spec, assets=assets, matches=matches, stacks=stacks
     )

@@ -85,9 +85,7 @@ class Transport(Protocol):
         for a non-zero exit, only for a transport failure (TransportError)."""
         ...
 
-    def start(
-        self, argv: Sequence[str], *, env: dict[str, str] | None = None
-    ) -> RunningCommand:
+    def start(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> RunningCommand:
         """Start argv (quoted like ``run``) and return at once; it runs until it exits or
         its stdin is closed by ``RunningCommand.close``, or our connection ends."""
         ...

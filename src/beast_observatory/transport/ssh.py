@@ -1,25 +1,27 @@
-"""A host reached over SSH with Fabric: one connection, one SFTP session, strict host keys.
+"""A host reached over SSH with Fabric: one connection, one SFTP session, quoted commands.
 
-Fabric and paramiko are imported inside the functions that need them, so importing this module
+How the connection is made (ssh config, strict host keys, failure messages) is in
+``ssh_connect``. Fabric and paramiko are imported inside functions, so importing this module
 costs nothing until a remote host is used.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import posixpath
 import secrets
 import select
 import shlex
+import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from beast_observatory.errors import TransportError
 from beast_observatory.transport.base import CommandResult, HostTarget, LineBuffer
-from beast_observatory.transport.ssh_errors import connect_error, lost_error
-from beast_observatory.transport.ssh_hostkeys import harden
+from beast_observatory.transport.ssh_connect import describe, fabric_connection, hops, open_hop
 
 if TYPE_CHECKING:
     from paramiko import Channel, SFTPClient
@@ -35,20 +37,22 @@ class SshTransport:
             raise ValueError("SshTransport needs a host; use LocalTransport for this machine")
         self.target = target
         self.round_trips = 0
-        self._connection = _fabric_connection(target)
+        self._connection = fabric_connection(target)
         self.description = describe(self._connection)
         self._connected = False
+        self._closed = False
         self._sftp: SFTPClient | None = None
 
     def connect(self) -> None:
         """Open the connection now (every other method does it when first needed)."""
+        if self._closed:
+            raise RuntimeError(f"the transport to {self.description} is closed")
         if self._connected:
             return
-        hops = list(_hops(self._connection))
         try:
             # Open the jump hosts first, one by one, so a failure names the hop that failed.
-            for hop in reversed(hops):
-                _open_hop(hop, self.target)
+            for hop in reversed(list(hops(self._connection))):
+                open_hop(hop, self.target)
         except TransportError:
             self._close_hops()
             raise
@@ -144,18 +148,18 @@ class SshTransport:
 
     def close(self) -> None:
         self._close_hops()
-        self._connected = False
+        self._closed = True
         self._sftp = None
 
     def _close_hops(self) -> None:
         # Fabric's Connection.close leaves its gateway open: close every hop ourselves.
-        for hop in _hops(self._connection):
+        for hop in hops(self._connection):
             with contextlib.suppress(Exception):
                 hop.close()
 
     @contextlib.contextmanager
     def _lost(self, doing: str) -> Iterator[None]:
-        from paramiko import SSHException
+        from paramiko import SSHException  # noqa: PLC0415 - heavy: only for remote hosts
 
         try:
             yield
@@ -164,7 +168,7 @@ class SshTransport:
 
     @contextlib.contextmanager
     def _file_errors(self, doing: str, path: str) -> Iterator[None]:
-        from paramiko import SSHException
+        from paramiko import SSHException  # noqa: PLC0415 - heavy: only for remote hosts
 
         try:
             yield
@@ -226,43 +230,6 @@ def command_line(argv: tuple[str, ...], env: dict[str, str] | None = None) -> st
     return shlex.join(["env", *(f"{name}={value}" for name, value in env.items()), *argv])
 
 
-def describe(connection: Any) -> str:
-    """How messages name a host: its alias as the user typed it, and what it resolves to."""
-    return f"{connection.original_host} ({connection.user}@{connection.host}:{connection.port})"
-
-
-def _fabric_connection(target: HostTarget) -> Any:
-    from fabric import Config, Connection
-
-    if target.ssh_config_path is not None and not target.ssh_config_path.is_file():
-        raise TransportError(f"the ssh config file {target.ssh_config_path} does not exist")
-    config = Config(runtime_ssh_path=str(target.ssh_config_path or "")) or Config()
-    if target.ssh_config_path is None:
-        config = Config()
-    connection = Connection(target.host, user=target.user, port=target.port, config=config)
-    if target.identity_file is not None:
-        # An explicit key replaces the ssh config's IdentityFile instead of adding to it.
-        connection.connect_kwargs["key_filename"] = [str(target.identity_file.expanduser())]
-    for hop in _hops(connection):
-        harden(hop, target, only_given_keys=hop is connection and bool(target.identity_file))
-    return connection
-
-
-def _hops(connection: Any) -> Iterator[Any]:
-    """The connection, then its ProxyJump gateways outward (Fabric nests them)."""
-    hop = connection
-    while hop is not None and not isinstance(hop, (str, bool)):
-        yield hop
-        hop = hop.gateway
-
-
-def _open_hop(hop: Any, target: HostTarget) -> None:
-    try:
-        hop.open()
-    except Exception as exc:
-        raise connect_error(exc, hop, target) from exc
-
-
 def _feed_stdin(channel: Channel, data: bytes | None) -> threading.Thread:
     """Send stdin in a thread, so a command that writes before it reads cannot deadlock us."""
 
@@ -312,13 +279,19 @@ def _remaining(deadline: float | None) -> float | None:
 
 
 def _sftp_makedirs(sftp: SFTPClient, path: str, mode: int) -> None:
-    import stat
-
     try:
         if not stat.S_ISDIR(sftp.stat(path).st_mode or 0):
-            raise NotADirectoryError(20, "exists and is not a directory")
+            raise NotADirectoryError(errno.ENOTDIR, "it exists and is not a directory")
     except FileNotFoundError:
         parent = posixpath.dirname(path.rstrip("/"))
         if parent and parent != path:
             _sftp_makedirs(sftp, parent, mode)
         sftp.mkdir(path, mode)
+
+
+def lost_error(where: str, doing: str, exc: BaseException) -> TransportError:
+    return TransportError(
+        f"{where}: the SSH connection failed while trying to {doing}: {exc or type(exc).__name__}",
+        hint="check the host and the network, then run the command again; files are replaced "
+        "atomically, so each one is either old or new",
+    )

@@ -1,0 +1,1 @@
+"""Putting a compiled bundle on a host: targets, file sync, releases."""

@@ -1,0 +1,62 @@
+"""Upload a bundle to a host's deploy directory, sending only what changed.
+
+Every file is written to a temporary name in its own directory and renamed over the old one
+(never truncated in place), inside the directories the compose file mounts; secret files get
+mode 0600; the manifest is written last, so an interrupted upload is retried in full by the
+next run and a reader sees each file either old or new.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+from beast_observatory.render.bundle import MANIFEST, Bundle, sha256
+from beast_observatory.transport.base import Transport
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    uploaded: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: int
+
+
+def read_manifest(transport: Transport, directory: str) -> dict[str, Any] | None:
+    data = transport.read_file(posixpath.join(directory, MANIFEST))
+    if data is None:
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def plan_sync(bundle: Bundle, host_files: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(paths to upload, paths to remove) given the host manifest's path -> sha256 (pure)."""
+    upload = [p for p, data in sorted(bundle.files.items()) if host_files.get(p) != sha256(data)]
+    remove = sorted(set(host_files) - set(bundle.files))
+    return upload, remove
+
+
+def sync_bundle(transport: Transport, bundle: Bundle, directory: str) -> SyncResult:
+    manifest = read_manifest(transport, directory) or {}
+    host_files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
+    upload, remove = plan_sync(bundle, dict(host_files or {}))
+    made: set[str] = set()
+    for rel in upload:
+        parent = posixpath.dirname(posixpath.join(directory, rel))
+        if parent not in made:
+            transport.makedirs(parent)
+            made.add(parent)
+        mode = 0o600 if rel in bundle.secret_files or rel.endswith(".env") else 0o644
+        transport.write_file_atomic(posixpath.join(directory, rel), bundle.files[rel], mode=mode)
+    for rel in remove:
+        transport.remove(posixpath.join(directory, rel))
+    all_files = bundle.with_manifest()
+    transport.makedirs(directory)
+    transport.write_file_atomic(posixpath.join(directory, MANIFEST), all_files[MANIFEST], mode=0o644)
+    return SyncResult(tuple(upload), tuple(remove), len(bundle.files) - len(upload))

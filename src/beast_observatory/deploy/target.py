@@ -1,0 +1,64 @@
+"""Where an environment runs: the host to reach and the directory holding its files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from beast_observatory.spec.resolve import Stack
+from beast_observatory.transport.base import HostTarget
+
+LOCK_NAME = ".observatory.lock"
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """Command-line settings that override the spec's for reaching a host."""
+
+    host: str | None = None
+    ssh_config: Path | None = None
+    known_hosts: Path | None = None
+    accept_new_host_key: bool = False
+    identity_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    target: HostTarget
+    directory: str  # absolute directory on the host holding docker-compose.yml
+    lock_path: str
+    remote: bool
+
+    @property
+    def where(self) -> str:
+        return self.target.host or "this machine"
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+def placement(stack: Stack, generated_dir: Path, options: ConnectOptions) -> Placement:
+    """Remote environments (or any with --host) run in deploy_dir over SSH; local ones run
+    straight from generated/<env>/ on this machine."""
+    ssh = stack.environment.ssh
+    host = options.host or (ssh.host if ssh else None)
+    if host is None:
+        directory = str(generated_dir.absolute())
+        lock = str(generated_dir.absolute().parent / f".{stack.env_name}{LOCK_NAME}")
+        return Placement(HostTarget(), directory, lock, remote=False)
+    target = HostTarget(
+        host=host,
+        user=ssh.user if ssh else None,
+        port=ssh.port if ssh else None,
+        identity_file=options.identity_file or (Path(ssh.identity_file) if ssh and ssh.identity_file else None),
+        ssh_config_path=options.ssh_config or _env_path("OBSERVATORY_SSH_CONFIG"),
+        known_hosts_path=options.known_hosts or _env_path("OBSERVATORY_KNOWN_HOSTS"),
+        accept_new_host_key=options.accept_new_host_key,
+    )
+    if options.host and ssh and options.host != ssh.host:
+        target = replace(target, user=None, port=None)
+    directory = stack.deploy_dir
+    return Placement(target, directory, f"{directory}/{LOCK_NAME}", remote=True)

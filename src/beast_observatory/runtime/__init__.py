@@ -1,0 +1,1 @@
+"""Running a compiled stack on a host's Docker engine (through a Transport)."""

@@ -1,0 +1,195 @@
+"""up, down, status and logs of one environment on its host (local or over SSH)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from beast_observatory.deploy.sync import sync_bundle
+from beast_observatory.deploy.target import Placement
+from beast_observatory.errors import ObservatoryError, RuntimeFailure
+from beast_observatory.render.bundle import Bundle
+from beast_observatory.runtime.compose import ComposeProject, detect_compose
+from beast_observatory.runtime.probe_services import (
+    Endpoint,
+    ServiceStatus,
+    endpoints_from_compose,
+    parse_status,
+    status_script,
+)
+from beast_observatory.transport.base import Transport
+from beast_observatory.transport.lock import HostLock
+from beast_observatory.yamlio import load_yaml
+
+Echo = Callable[[str], object]
+
+
+@dataclass(frozen=True)
+class StackView:
+    """What the operations need to know of a bundle: project, services, endpoints."""
+
+    project: str
+    services: list[str]
+    endpoints: list[Endpoint]
+    secret_variables: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, bundle: Bundle) -> StackView:
+        compose: dict[str, Any] = load_yaml(bundle.files["docker-compose.yml"], "docker-compose.yml")
+        example = bundle.files.get(".env.example", b"").decode()
+        secrets = tuple(
+            line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")
+        )
+        return cls(bundle.project, sorted(compose.get("services") or {}), endpoints_from_compose(compose), secrets)
+
+
+def gather_status(transport: Transport, view: StackView) -> list[ServiceStatus]:
+    """One round trip: inspect every container of the project and probe each endpoint."""
+    result = transport.run(["sh", "-c", status_script(view.project, view.endpoints)])
+    if result.exit_code == 70:  # noqa: PLR2004 - the script's "docker failed" code
+        from beast_observatory.runtime.compose import docker_problem  # noqa: PLC0415
+
+        message = result.stderr.decode("utf-8", "replace")
+        raise docker_problem(message, transport.description) or RuntimeFailure(message.strip())
+    return parse_status(result.text, view.services, view.endpoints)
+
+
+def wait_healthy(
+    transport: Transport, view: StackView, timeout: float, interval: float = 2.0
+) -> list[ServiceStatus]:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = gather_status(transport, view)
+        if all(r.ok for r in rows) or time.monotonic() >= deadline:
+            return rows
+        time.sleep(interval)
+
+
+_PORT_RE = re.compile(r"(?:\d+\.\d+\.\d+\.\d+|\[[0-9a-f:]*\]|0\.0\.0\.0):(\d+)")
+
+
+def blame_port(error: RuntimeFailure, view: StackView) -> RuntimeFailure:
+    """Name the service whose published port is busy."""
+    if "port" not in error.message:
+        return error
+    ports = {int(p) for p in _PORT_RE.findall(error.message)}
+    names = [ep.service for ep in view.endpoints if ep.port in ports]
+    if names:
+        error.message = f"service {', '.join(names)}: host port {sorted(ports)[0]} is busy. {error.message}"
+        error.hint = (
+            "stop what holds the port, or give the service another port in "
+            f"environments.<env>.services.{names[0].replace('-', '_')}.port"
+        )
+    return error
+
+
+def up(
+    transport: Transport,
+    placement: Placement,
+    bundle: Bundle,
+    *,
+    timeout: float,
+    echo: Echo,
+) -> list[ServiceStatus]:
+    view = StackView.of(bundle)
+    with HostLock(transport, placement.lock_path):
+        flavour = detect_compose(transport)
+        if placement.remote:
+            result = sync_bundle(transport, bundle, placement.directory)
+            echo(
+                f"synced {placement.directory} on {placement.where}: {len(result.uploaded)} uploaded, "
+                f"{len(result.removed)} removed, {result.unchanged} unchanged"
+            )
+        project = ComposeProject(transport, flavour, bundle.project, placement.directory)
+        try:
+            project.check("up", "-d", "--remove-orphans", doing="docker compose up")
+        except RuntimeFailure as exc:
+            raise blame_port(exc, view) from None
+        return wait_healthy(transport, view, timeout)
+
+
+def down(transport: Transport, placement: Placement, bundle: Bundle, *, volumes: bool) -> None:
+    with HostLock(transport, placement.lock_path):
+        flavour = detect_compose(transport)
+        if placement.remote and transport.read_file(f"{placement.directory}/docker-compose.yml") is None:
+            raise ObservatoryError(
+                f"nothing is deployed in {placement.directory} on {placement.where}",
+                hint="check --environment/--host, or the deploy_dir of the environment",
+            )
+        project = ComposeProject(
+            transport, flavour, bundle.project, placement.directory, StackView.of(bundle).secret_variables
+        )
+        args = ["down", "--remove-orphans"] + (["--volumes"] if volumes else [])
+        project.check(*args, doing="docker compose down")
+
+
+def logs(
+    transport: Transport,
+    placement: Placement,
+    bundle: Bundle,
+    *,
+    service: str | None,
+    tail: int | None,
+    follow: bool,
+    write: Callable[[bytes], object],
+) -> int:
+    view = StackView.of(bundle)
+    if service is not None and service not in view.services:
+        raise ObservatoryError(
+            f"no service named {service!r} in environment {bundle.environment}",
+            hint=f"use one of: {', '.join(view.services)}",
+        )
+    flavour = detect_compose(transport)
+    project = ComposeProject(transport, flavour, bundle.project, placement.directory, view.secret_variables)
+    args = ["logs", "--no-color"]
+    if tail is not None:
+        args += ["--tail", str(tail)]
+    if follow:
+        args.append("--follow")
+    if service:
+        args.append(service)
+    running = transport.start(project.argv(*args))
+    try:
+        while line := running.read_line(timeout=86400.0 if follow else 120.0):
+            write(line)
+    finally:
+        result = running.close(timeout=5.0)
+    write(result.stdout)
+    if result.exit_code not in (0, -1) and not follow:
+        raise RuntimeFailure(
+            f"docker compose logs failed on {transport.description}: "
+            + result.stderr.decode("utf-8", "replace").strip()[-500:]
+        )
+    return 0
+
+
+def format_status(rows: list[ServiceStatus], now: float | None = None) -> str:
+    header = ("SERVICE", "STATE", "HEALTH", "READY", "UPTIME", "IMAGE", "PORTS", "URL")
+    table = [header]
+    for r in rows:
+        table.append(
+            (r.service, r.state, r.health, r.ready, uptime(r.started_at, now) if r.state == "running" else "-",
+             r.image or "-", ",".join(r.ports) or "-", r.url or "-")
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    lines += [f"  {r.service}: {r.detail}" for r in rows if not r.ok and r.detail]
+    return "\n".join(lines) + "\n"
+
+
+def uptime(started_at: str, now: float | None = None) -> str:
+    from datetime import datetime  # noqa: PLC0415
+
+    try:
+        start = datetime.fromisoformat(started_at[:19] + "+00:00")
+    except ValueError:
+        return "-"
+    seconds = int((now if now is not None else time.time()) - start.timestamp())
+    if seconds < 120:  # noqa: PLR2004
+        return f"{max(seconds, 0)}s"
+    if seconds < 7200:  # noqa: PLR2004
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"

@@ -1,0 +1,165 @@
+"""What the stack's services are and how to tell they are ready (pure).
+
+The status of a whole stack is gathered by ONE shell script run on the host: it inspects the
+project's containers and probes each service over HTTP (curl or wget on the host, falling back
+to wget inside the container), so ``status`` costs one round trip, locally or over SSH.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from beast_observatory.render.compose import SERVICE_LABEL
+from beast_observatory.render.prometheus import CONTAINER_PORTS
+
+READY_PATHS = {
+    "prometheus": "/-/ready",
+    "pushgateway": "/-/ready",
+    "alertmanager": "/-/ready",
+    "grafana": "/api/health",
+    "node-exporter": "/metrics",
+}
+MARK = "@@observatory@@"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A service the stack publishes: where a person and a probe reach it."""
+
+    service: str
+    address: str
+    port: int
+    path: str
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.address in ("0.0.0.0", "") else self.address  # noqa: S104 - wildcard means reachable on loopback
+        return f"http://{host}:{self.port}"
+
+
+def endpoints_from_compose(compose: dict[str, Any]) -> list[Endpoint]:
+    """Published, probe-able services of a rendered docker-compose.yml."""
+    out = []
+    for name, svc in sorted((compose.get("services") or {}).items()):
+        if name not in READY_PATHS:
+            continue
+        ports = svc.get("ports") or []
+        if not ports:
+            out.append(Endpoint(name, "", 0, READY_PATHS[name]))
+            continue
+        address, host_port, _ = str(ports[0]).rsplit(":", 2)
+        out.append(Endpoint(name, address, int(host_port), READY_PATHS[name]))
+    return out
+
+
+def status_script(project: str, endpoints: list[Endpoint]) -> str:
+    """POSIX sh: inspect the project's containers, then probe each endpoint."""
+    lines = [
+        "set +e",
+        f"ids=$(docker ps -aq --filter label=com.docker.compose.project={shlex.quote(project)} 2>&1)",
+        'rc=$?; if [ $rc -ne 0 ]; then echo "$ids" >&2; exit 70; fi',
+        f"echo {MARK}inspect",
+        'if [ -n "$ids" ]; then docker inspect $ids; else echo "[]"; fi',
+        "probe() {",
+        '  if command -v curl >/dev/null 2>&1; then curl -s -o /dev/null -m 5 -w "%{http_code}" "$1";',
+        '  elif command -v wget >/dev/null 2>&1; then wget -q -T 5 -O /dev/null "$1" && echo 200 || echo 000;',
+        "  else echo 000; fi",
+        "}",
+        "inner() {",
+        f'  c=$(docker ps -q --filter label=com.docker.compose.project={shlex.quote(project)} '
+        '--filter "label=com.docker.compose.service=$1" | head -n 1)',
+        '  [ -n "$c" ] && docker exec "$c" wget -q -T 5 -O /dev/null "$2" >/dev/null 2>&1 && echo 200 || echo 000',
+        "}",
+    ]
+    for ep in endpoints:
+        inner_url = f"http://127.0.0.1:{CONTAINER_PORTS[ep.service]}{ep.path}"
+        svc = shlex.quote(ep.service)
+        if ep.port:
+            lines.append(f"code=$(probe {shlex.quote(ep.url + ep.path)})")
+            lines.append(f'[ "$code" = 000 ] && code=$(inner {svc} {shlex.quote(inner_url)})')
+        else:
+            lines.append(f"code=$(inner {svc} {shlex.quote(inner_url)})")
+        lines.append(f'echo "{MARK}probe {ep.service} $code"')
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    service: str
+    container: str
+    state: str  # running, exited, restarting, created, missing
+    health: str  # healthy, unhealthy, starting, none
+    started_at: str
+    image: str
+    ports: tuple[str, ...]
+    ready: str  # HTTP status code of the readiness probe, or "-" when not probed
+    url: str
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        ready_ok = self.ready in ("-", "200")
+        return self.state == "running" and self.health in ("healthy", "none") and ready_ok
+
+
+def _ports(container: dict[str, Any]) -> tuple[str, ...]:
+    out = []
+    for cport, binds in sorted((container.get("NetworkSettings", {}).get("Ports") or {}).items()):
+        for b in binds or []:
+            out.append(f"{b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort')}->{cport}")
+    return tuple(out)
+
+
+def _detail(state: dict[str, Any]) -> str:
+    if state.get("Error"):
+        return str(state["Error"])
+    logs = (state.get("Health") or {}).get("Log") or []
+    if logs and state.get("Health", {}).get("Status") != "healthy":
+        last = logs[-1]
+        return f"healthcheck exit {last.get('ExitCode')}: {str(last.get('Output', '')).strip()[:200]}"
+    if state.get("Status") == "exited":
+        return f"exited with code {state.get('ExitCode')}"
+    return ""
+
+
+def parse_status(output: str, services: list[str], endpoints: list[Endpoint]) -> list[ServiceStatus]:
+    """Parse the status script's output into one row per expected service (pure)."""
+    inspect_text, _, probe_text = output.partition(f"{MARK}probe")
+    inspect_json = inspect_text.split(f"{MARK}inspect", 1)[-1]
+    containers = json.loads(inspect_json or "[]")
+    probes = {}
+    for line in (f"{MARK}probe" + probe_text).splitlines():
+        if line.startswith(f"{MARK}probe "):
+            _, name, code = (line.split() + ["000"])[:3]
+            probes[name] = code
+    by_service: dict[str, dict[str, Any]] = {}
+    for c in containers:
+        labels = c.get("Config", {}).get("Labels") or {}
+        name = labels.get("com.docker.compose.service") or labels.get(SERVICE_LABEL, "")
+        by_service.setdefault(name, c)
+    urls = {ep.service: ep.url if ep.port else "" for ep in endpoints}
+    rows = []
+    for name in services:
+        c = by_service.get(name)
+        if c is None:
+            rows.append(ServiceStatus(name, "", "missing", "none", "", "", (), "-", urls.get(name, ""), "no container"))
+            continue
+        state = c.get("State", {})
+        rows.append(
+            ServiceStatus(
+                service=name,
+                container=str(c.get("Name", "")).lstrip("/"),
+                state=str(state.get("Status", "unknown")),
+                health=str((state.get("Health") or {}).get("Status", "none")),
+                started_at=str(state.get("StartedAt", "")),
+                image=str(c.get("Config", {}).get("Image", "")),
+                ports=_ports(c),
+                ready=probes.get(name, "-"),
+                url=urls.get(name, ""),
+                detail=_detail(state),
+            )
+        )
+    return rows

@@ -1,0 +1,54 @@
+"""Everything a host command needs, loaded once: spec, bundle, placement, transport."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from beast_observatory.build import output_root
+from beast_observatory.compiler import compile_project
+from beast_observatory.deploy.target import ConnectOptions, Placement, placement
+from beast_observatory.render.bundle import Bundle
+from beast_observatory.spec.load import load_project
+from beast_observatory.transport import open_transport
+from beast_observatory.transport.base import Transport
+from beast_observatory.writer import check_tree, write_tree
+
+
+@dataclass(frozen=True)
+class HostSession:
+    bundle: Bundle
+    placement: Placement
+    transport: Transport
+    generated_dir: Path
+
+
+@contextlib.contextmanager
+def host_session(
+    spec: Path | None,
+    environment: str,
+    out: Path | None,
+    options: ConnectOptions,
+    *,
+    refresh: bool,
+    echo: Callable[[str], object],
+) -> Iterator[HostSession]:
+    """Compile the environment; with refresh, rewrite generated/<env>/ when stale (like
+    `terraform apply` computing its plan); then connect (one connection per command)."""
+    project = load_project(spec)
+    stack = project.stack(environment)
+    bundle = compile_project(project, [environment])[environment]
+    generated_dir = output_root(out) / environment
+    if refresh:
+        files = bundle.with_manifest()
+        if not check_tree(generated_dir, files).clean:
+            write_tree(generated_dir, files)
+            echo(f"{generated_dir}: was out of date, rebuilt from {project.path}")
+    where = placement(stack, generated_dir, options)
+    transport = open_transport(where.target)
+    try:
+        yield HostSession(bundle, where, transport, generated_dir)
+    finally:
+        transport.close()
