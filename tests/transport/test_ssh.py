@@ -268,17 +268,20 @@ def test_accept_new_records_the_key_and_then_checks_it(
         strict.close()
 
 
-def test_plain_fabric_would_have_trusted_a_changed_key(sshd: TestSshd, tmp_path: Path) -> None:
-    """Why the SSH transport sets its own policy: fabric/fabric#1804. When this fails,
-    Fabric checks host keys itself and our workaround can be revisited."""
+def test_plain_fabric_would_have_trusted_a_changed_key(
+    sshd: TestSshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why the SSH transport loads known_hosts and sets its own policy (fabric/fabric#1804).
+    When this fails, Fabric checks host keys itself and our workaround can be revisited."""
     from fabric import Config, Connection
 
-    known_hosts = tmp_path / "known_hosts"
-    known_hosts.write_text(f"{sshd.known_hosts_name} {keygen(tmp_path / 'other')}\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ssh").mkdir()
+    impostor = keygen(tmp_path / "other").rsplit(" ", 1)[0]
+    (tmp_path / ".ssh" / "known_hosts").write_text(f"{sshd.known_hosts_name} {impostor}\n")
     config = Config(runtime_ssh_path=str(sshd.ssh_config))
     with Connection(ALIAS, config=config) as connection:
-        connection.client.load_host_keys(str(known_hosts))  # even with known_hosts loaded
-        assert connection.run("true", hide=True).ok
+        assert connection.run("true", hide=True, in_stream=False).ok
 
 
 # Connection failures

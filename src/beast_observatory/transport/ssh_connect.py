@@ -228,9 +228,15 @@ def _auth_error(exc: Exception, where: str, hop: Any) -> TransportError | None:
 
 
 def _is_timeout(exc: Exception) -> bool:
-    # paramiko reports a silent server as SSHException("Error reading SSH protocol banner")
-    # raised while handling the socket timeout.
-    return isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+    # paramiko reports a server that stays silent in one of two ways, whichever timer fires
+    # first: SSHException("Error reading SSH protocol banner") raised while handling a socket
+    # timeout, or, when the handshake wait gives up, SSHException("No existing session") from
+    # asking for the host key of a handshake that never finished.
+    return (
+        isinstance(exc, TimeoutError)
+        or isinstance(exc.__context__, TimeoutError)
+        or str(exc) == "No existing session"
+    )
 
 
 def _socket_error(exc: OSError, where: str, hop: Any) -> TransportError:
