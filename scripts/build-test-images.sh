@@ -247,7 +247,10 @@ recipe_grafana-standin() {
     mkdir -p "$root/www/api" "$root/etc/grafana/provisioning" "$root/var/lib/grafana" \
         "$root/var/log/grafana" "$root/usr/share/grafana"
     printf '{"database":"ok","version":"standin","commit":"standin"}' >"$root/www/api/health"
-    printf '<html><body><h1>Grafana stand-in</h1><p>This is not Grafana: a test stand-in that only answers /api/health.</p></body></html>\n' \
+    # Grafana serves /metrics and the generated prometheus.yml scrapes it: answer the same way.
+    printf '# HELP grafana_standin_info A stand-in for Grafana in tests.\n# TYPE grafana_standin_info gauge\ngrafana_standin_info 1\n' \
+        >"$root/www/metrics"
+    printf '<html><body><h1>Grafana stand-in</h1><p>This is not Grafana: a test stand-in that only answers /api/health and /metrics.</p></body></html>\n' \
         >"$root/www/index.html"
     cat >"$root/run.sh" <<'EOF'
 #!/bin/sh

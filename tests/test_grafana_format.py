@@ -238,6 +238,13 @@ def test_an_export_for_sharing_externally_is_caught() -> None:
     assert problems[0].startswith("__inputs: the dashboard was exported for sharing externally")
 
 
+def test_a_variable_named_like_an_import_placeholder_is_fine_when_defined() -> None:
+    doc = _dashboard()
+    doc["templating"]["list"].append({"name": "DS_PROMETHEUS", "type": "datasource"})
+    doc["panels"][0]["datasource"] = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
+    assert check_dashboard(doc) == []
+
+
 def test_a_datasource_variable_the_dashboard_defines_is_fine() -> None:
     doc = _dashboard()
     doc["templating"]["list"].append({"name": "ds", "type": "datasource", "query": "prometheus"})

@@ -125,6 +125,10 @@ def _marked_error(exc: yaml.MarkedYAMLError, text: str, source: str) -> YamlErro
     mark = exc.problem_mark or exc.context_mark
     where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
     problem = exc.problem or exc.context or "invalid YAML"
+    start = exc.context_mark
+    if exc.problem and exc.context and start is not None and (mark is None or start.line != mark.line):
+        # An unclosed bracket or quote is only noticed where the document ends: say where it opened.
+        problem += f" ({exc.context} started at {start.line + 1}:{start.column + 1})"
     hint = "fix the YAML syntax at that position"
     if mark is not None:
         lines = text.splitlines()

@@ -11,6 +11,7 @@ import pytest
 from beast_observatory.transport.base import HostTarget
 from beast_observatory.transport.local import LocalTransport
 from beast_observatory.transport.ssh import SshTransport
+
 from .sshd import ALIAS, TestSshd
 
 Write = Callable[[str, bytes], None]

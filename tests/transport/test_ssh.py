@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fabric import Config, Connection
 
 from beast_observatory.errors import EXIT_USER_ERROR, TransportError
 from beast_observatory.transport import HostTarget, open_transport
@@ -92,7 +95,7 @@ def test_a_deploy_directory_with_shell_metacharacters_works_and_injects_nothing(
 
 def test_a_command_that_runs_too_long_is_a_transport_error(remote: SshTransport) -> None:
     started = time.monotonic()
-    with pytest.raises(TransportError, match=r"`sleep 5` did not finish within 0.5s"):
+    with pytest.raises(TransportError, match=r"`sleep 5` did not finish within 0\.5s"):
         remote.run(["sleep", "5"], timeout=0.5)
     assert time.monotonic() - started < 3
     assert remote.run(["echo", "still usable"]).text == "still usable\n"
@@ -101,7 +104,7 @@ def test_a_command_that_runs_too_long_is_a_transport_error(remote: SshTransport)
 def test_a_started_command_streams_lines_until_stdin_closes(remote: SshTransport) -> None:
     running = remote.start(["sh", "-c", "echo ready; cat; echo bye >&2; exit 4"])
     assert running.read_line(5) == b"ready\n"
-    with pytest.raises(TransportError, match="printed no line within 0.2s"):
+    with pytest.raises(TransportError, match=r"printed no line within 0\.2s"):
         running.read_line(0.2)
     result = running.close()
     assert (result.exit_code, result.stderr) == (4, b"bye\n")
@@ -180,7 +183,7 @@ def test_a_reader_never_sees_a_torn_file(
 
 def test_a_file_error_names_host_and_path(remote: SshTransport, tmp_path: Path) -> None:
     path = f"{tmp_path}/missing/file"
-    with pytest.raises(TransportError, match=f"{ALIAS} .*: cannot write {path}: "):
+    with pytest.raises(TransportError, match=f"{ALIAS} .*: " + re.escape(f"cannot write {path}: ")):
         remote.write_file_atomic(path, b"x")
 
 
@@ -240,7 +243,9 @@ def test_a_changed_host_key_is_refused_as_a_possible_attack(
     known_hosts.write_text(f"{sshd.known_hosts_name} {' '.join(impostor)}\n")
     for accept_new in (False, True):  # trust-on-first-use never covers a changed key
         error = connect_error(
-            dataclasses.replace(target, known_hosts_path=known_hosts, accept_new_host_key=accept_new)
+            dataclasses.replace(
+                target, known_hosts_path=known_hosts, accept_new_host_key=accept_new
+            )
         )
         assert "host key has CHANGED" in error.message
         assert "man-in-the-middle" in error.message
@@ -273,8 +278,6 @@ def test_plain_fabric_would_have_trusted_a_changed_key(
 ) -> None:
     """Why the SSH transport loads known_hosts and sets its own policy (fabric/fabric#1804).
     When this fails, Fabric checks host keys itself and our workaround can be revisited."""
-    from fabric import Config, Connection
-
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / ".ssh").mkdir()
     impostor = keygen(tmp_path / "other").rsplit(" ", 1)[0]
@@ -348,3 +351,33 @@ def host_fingerprint(sshd: TestSshd) -> str:
         ["ssh-keygen", "-l", "-f", f"{sshd.host_key}.pub"], capture_output=True, check=True
     ).stdout.decode()
     return line.split()[1]  # "256 SHA256:... comment (ED25519)"
+
+
+def test_a_connection_lost_mid_upload_leaves_the_old_file(
+    remote: SshTransport, tmp_path: Path
+) -> None:
+    target = tmp_path / "prometheus.yml"
+    remote.write_file_atomic(str(target), b"old\n")
+    # Fault injection through internals: cut our end of the TCP connection once the new
+    # content is on its way, as a dropped network would.
+    sock = remote._connection.client.get_transport().sock
+
+    def cut_when_uploading() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if any(p.stat().st_size > 1 << 20 for p in tmp_path.glob(".prometheus.yml.tmp-*")):
+                break
+            time.sleep(0.005)
+        sock.shutdown(socket.SHUT_RDWR)
+
+    cutter = threading.Thread(target=cut_when_uploading)
+    cutter.start()
+    try:
+        with pytest.raises(TransportError) as caught:
+            remote.write_file_atomic(str(target), b"new\n" * (16 << 20))  # 64 MB
+    finally:
+        cutter.join()
+    assert "the SSH connection failed while trying to write" in caught.value.message
+    assert target.read_bytes() == b"old\n"
+    with pytest.raises(TransportError, match="the SSH connection failed"):
+        remote.run(["true"])  # no silent reconnect: one connection per transport

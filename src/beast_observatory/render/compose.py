@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from beast_observatory.render.bundle import canonical_json, sha256, yaml_file
+from beast_observatory.render.grafana import ini_env_references
 from beast_observatory.render.prometheus import CONTAINER_PORTS, prometheus_flags
 from beast_observatory.spec.models import Alertmanager, Pushgateway, SecretRef, ServiceBase
 from beast_observatory.spec.resolve import Stack
@@ -27,7 +28,8 @@ def _healthcheck(svc: ServiceBase, url: str, *, auth: bool) -> dict[str, Any]:
     if auth:
         # Behind basic auth /-/ready answers 401 without credentials, which proves the server
         # is up; the healthcheck never holds a password.
-        test = ["CMD-SHELL", f"wget -q -O /dev/null {url} 2>&1 | grep -qE '^$|401'"]
+        # `$$` is compose's escape for `$`: Compose v1 rejects a bare `$|` as bad interpolation.
+        test = ["CMD-SHELL", f"wget -q -O /dev/null {url} 2>&1 | grep -qE '^$$|401'"]
     else:
         test = ["CMD", "wget", "-q", "-O", "/dev/null", url]
     hc = svc.healthcheck
@@ -117,6 +119,9 @@ def _grafana(stack: Stack, volumes: dict[str, Any], files: Mapping[str, bytes]) 
     restart_files = {k: v for k, v in files.items() if k.startswith("grafana/") and "/dashboards/" not in k}
     out = _base(stack, "grafana", g, restart_files)
     env = {"GF_SECURITY_ADMIN_USER": g.admin_user, **secret_env(g.admin_password, "GF_SECURITY_ADMIN_PASSWORD")}
+    # grafana.ini's $__env{VAR} reads the container's environment: hand those variables in.
+    for name in ini_env_references(g):
+        env[name] = f"${{{name}:?set {name} in the .env file next to docker-compose.yml}}"
     if g.plugins:
         env["GF_INSTALL_PLUGINS"] = ",".join(sorted(g.plugins))
     env.update(g.environment)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from beast_observatory.render.bundle import Bundle, canonical_json, sha256, yaml_file
 from beast_observatory.render.compose import render_compose
-from beast_observatory.render.grafana import render_grafana
+from beast_observatory.render.grafana import ini_env_references, render_grafana
 from beast_observatory.render.prometheus import HEADER, render_prometheus, web_config
 from beast_observatory.spec.resolve import Stack
 
@@ -17,12 +18,32 @@ DEFAULT_ALERTMANAGER_CONFIG: dict[str, Any] = {
 }
 
 
+# ${VAR}, ${VAR:-default}, ${VAR:?message} and $VAR; `$$` is an escaped dollar.
+_COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def _environment_values(stack: Stack) -> list[str]:
+    s = stack.services
+    values: list[str] = []
+    for name in ("prometheus", "pushgateway", "grafana", "alertmanager", "node_exporter"):
+        svc = getattr(s, name)
+        if svc.enabled:
+            values += svc.environment.values()
+    for fragment in s.extra.values():
+        env = fragment.get("environment") or {}
+        values += [str(v) for v in (env.values() if isinstance(env, dict) else env)]
+    return values
+
+
 def secret_variables(stack: Stack) -> list[str]:
-    """Names of the environment variables the stack reads its secrets from."""
-    names = []
+    """Names of the variables the stack reads from .env at deploy time: secrets by reference."""
+    names: set[str] = set()
     g = stack.services.grafana
-    if g.enabled and g.admin_password.env:
-        names.append(g.admin_password.env)
+    if g.enabled:
+        names.update([g.admin_password.env] if g.admin_password.env else [])
+        names.update(ini_env_references(g))
+    for value in _environment_values(stack):
+        names.update(a or b for a, b in _COMPOSE_VARIABLE.findall(value))
     return sorted(names)
 
 

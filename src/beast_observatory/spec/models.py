@@ -30,7 +30,12 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class SecretRef(Model):
+class Choice(Model):
+    """A choice between alternatives (``env`` or ``file``): an environment override of it
+    replaces it whole instead of being merged key by key, or both alternatives would be set."""
+
+
+class SecretRef(Choice):
     """Where a secret comes from at deploy time: never its value."""
 
     env: EnvVarName | None = Field(None, description="Environment variable holding the secret.")
@@ -71,7 +76,7 @@ class Resources(Model):
     )
 
 
-class DataStore(Model):
+class DataStore(Choice):
     """Where a service keeps its data: a named volume (default) or a bind path on the host."""
 
     volume: Name | None = None

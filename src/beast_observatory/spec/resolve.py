@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from beast_observatory.spec.models import Environment, Network, Services, Spec
+from pydantic import BaseModel
+
+from beast_observatory.spec.models import Choice, Environment, Network, Services, Spec
 
 DEFAULT_DEPLOY_ROOT = "/opt/observatory"
 
@@ -30,21 +32,37 @@ class Stack:
         return self.environment.deploy_dir or f"{DEFAULT_DEPLOY_ROOT}/{self.project}"
 
 
-def deep_merge(base: Any, override: Any) -> Any:
-    """Mappings merge key by key; anything else (lists included) is replaced by the override."""
-    if isinstance(base, Mapping) and isinstance(override, Mapping):
+KeyPath = tuple[str, ...]
+
+
+def deep_merge(base: Any, override: Any, whole: frozenset[KeyPath] = frozenset(), at: KeyPath = ()) -> Any:
+    """Mappings merge key by key; anything else (lists included), and the mappings at the
+    paths in ``whole``, are replaced by the override."""
+    if isinstance(base, Mapping) and isinstance(override, Mapping) and at not in whole:
         merged = dict(base)
         for key, value in override.items():
-            merged[key] = deep_merge(base[key], value) if key in base else value
+            merged[key] = deep_merge(base[key], value, whole, (*at, key)) if key in base else value
         return merged
     return override
+
+
+def choice_paths(model: BaseModel, at: KeyPath = ()) -> frozenset[KeyPath]:
+    """Paths (by alias) of every ``Choice`` inside model: overrides replace those whole."""
+    found: set[KeyPath] = set()
+    for name, info in type(model).model_fields.items():
+        value, key = getattr(model, name), info.alias or name
+        if isinstance(value, Choice):
+            found.add((*at, key))
+        elif isinstance(value, BaseModel):
+            found |= choice_paths(value, (*at, key))
+    return frozenset(found)
 
 
 def merged_services_data(spec: Spec, env_name: str) -> dict[str, Any]:
     """The services section of env_name as plain data, before validation."""
     base = spec.services.model_dump(by_alias=True, exclude_unset=False)
     overrides = spec.environments[env_name].services
-    merged: dict[str, Any] = deep_merge(base, overrides)
+    merged: dict[str, Any] = deep_merge(base, overrides, choice_paths(spec.services))
     return merged
 
 

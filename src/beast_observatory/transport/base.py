@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -106,6 +107,12 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def shown(argv: Sequence[str], limit: int = 100) -> str:
+    """A command as error messages show it: quoted like a shell would need, on one line, short."""
+    text = " ".join(shlex.join(argv).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class LineBuffer:

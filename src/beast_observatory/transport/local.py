@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import shlex
 import signal
 import subprocess
 import tempfile
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import IO, cast
 
 from beast_observatory.errors import TransportError
-from beast_observatory.transport.base import CommandResult, LineBuffer
+from beast_observatory.transport.base import CommandResult, LineBuffer, shown
 
 _CHUNK = 65536
 # What a POSIX shell answers for a missing or non-executable command: the SSH transport gets
@@ -38,7 +37,7 @@ class LocalTransport:
         timeout: float | None = None,
         env: dict[str, str] | None = None,
     ) -> CommandResult:
-        argv = tuple(argv)
+        argv = _checked(argv)
         self.round_trips += 1
         try:
             done = subprocess.run(
@@ -51,7 +50,7 @@ class LocalTransport:
             )
         except subprocess.TimeoutExpired:
             raise TransportError(
-                f"`{shlex.join(argv)}` did not finish within {timeout:g}s on {self.description}"
+                f"`{shown(argv)}` did not finish within {timeout:g}s on {self.description}"
             ) from None
         except FileNotFoundError:
             return _not_runnable(argv, _EXIT_NOT_FOUND, "command not found")
@@ -60,7 +59,7 @@ class LocalTransport:
         return CommandResult(argv, done.returncode, done.stdout, done.stderr)
 
     def start(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> LocalCommand:
-        argv = tuple(argv)
+        argv = _checked(argv)
         self.round_trips += 1
         try:
             process = subprocess.Popen(
@@ -73,7 +72,7 @@ class LocalTransport:
                 start_new_session=True,
             )
         except OSError as exc:
-            raise TransportError(f"cannot start `{shlex.join(argv)}`: {exc.strerror}") from exc
+            raise TransportError(f"cannot start `{shown(argv)}`: {exc.strerror}") from exc
         return LocalCommand(argv, process)
 
     def read_file(self, path: str) -> bytes | None:
@@ -131,7 +130,7 @@ class LocalCommand:
             return self._lines.read_line(timeout)
         except TimeoutError:
             raise TransportError(
-                f"`{shlex.join(self.argv)}` printed no line within {timeout:g}s on this machine"
+                f"`{shown(self.argv)}` printed no line within {timeout:g}s on this machine"
             ) from None
 
     def close(self, timeout: float = 10.0) -> CommandResult:
@@ -143,6 +142,12 @@ class LocalCommand:
             return CommandResult(self.argv, -1, self._lines.take() + stdout, stderr)
         exit_code = self._process.returncode
         return CommandResult(self.argv, exit_code, self._lines.take() + stdout, stderr)
+
+
+def _checked(argv: Sequence[str]) -> tuple[str, ...]:
+    if not argv:
+        raise ValueError("an empty command has nothing to run")
+    return tuple(argv)
 
 
 def _merged_env(env: dict[str, str] | None) -> dict[str, str] | None:

@@ -63,8 +63,12 @@ class LockHolder:
     def parse(cls, text: str) -> LockHolder | None:
         try:
             fields = json.loads(text)
-            holder, command, since = str(fields["holder"]), str(fields["command"]), fields["since"]
-            return cls(holder, int(fields["pid"]), command, str(since))
+            return cls(
+                holder=str(fields["holder"]),
+                pid=int(fields["pid"]),
+                command=str(fields["command"]),
+                since=str(fields["since"]),
+            )
         except (ValueError, TypeError, KeyError):
             return None
 

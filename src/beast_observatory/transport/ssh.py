@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, cast
 
 from beast_observatory.errors import TransportError
-from beast_observatory.transport.base import CommandResult, HostTarget, LineBuffer
+from beast_observatory.transport.base import CommandResult, HostTarget, LineBuffer, shown
 from beast_observatory.transport.ssh_connect import describe, fabric_connection, hops, open_hop
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class SshTransport:
             feeder.join()
         except TimeoutError:
             raise TransportError(
-                f"{self.description}: `{command}` did not finish within {timeout:g}s",
+                f"{self.description}: `{shown(argv)}` did not finish within {timeout:g}s",
                 hint="the command was abandoned; check the host's load or raise the timeout",
             ) from None
         finally:
@@ -87,7 +87,7 @@ class SshTransport:
     def start(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> SshCommand:
         argv = tuple(argv)
         command = command_line(argv, env)
-        return SshCommand(argv, command, self._exec(command), self.description)
+        return SshCommand(argv, self._exec(command), self.description)
 
     def _exec(self, command: str) -> Channel:
         self.connect()
@@ -184,9 +184,8 @@ class SshTransport:
 class SshCommand:
     """A command started on the host by ``SshTransport.start``; ends when its channel closes."""
 
-    def __init__(self, argv: tuple[str, ...], command: str, channel: Channel, host: str) -> None:
+    def __init__(self, argv: tuple[str, ...], channel: Channel, host: str) -> None:
         self.argv = argv
-        self._command = command
         self._channel = channel
         self._host = host
         self._lines = LineBuffer(self._recv)
@@ -200,7 +199,7 @@ class SshCommand:
             return self._lines.read_line(timeout)
         except TimeoutError:
             raise TransportError(
-                f"{self._host}: `{self._command}` printed no line within {timeout:g}s"
+                f"{self._host}: `{shown(self.argv)}` printed no line within {timeout:g}s"
             ) from None
 
     def close(self, timeout: float = 10.0) -> CommandResult:
@@ -290,8 +289,9 @@ def _sftp_makedirs(sftp: SFTPClient, path: str, mode: int) -> None:
 
 
 def lost_error(where: str, doing: str, exc: BaseException) -> TransportError:
+    why = str(exc) or "the connection was closed"  # paramiko raises a bare EOFError for that
     return TransportError(
-        f"{where}: the SSH connection failed while trying to {doing}: {exc or type(exc).__name__}",
+        f"{where}: the SSH connection failed while trying to {doing}: {why}",
         hint="check the host and the network, then run the command again; files are replaced "
         "atomically, so each one is either old or new",
     )

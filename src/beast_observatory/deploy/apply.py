@@ -1,0 +1,198 @@
+"""``observatory plan`` and ``apply``: compare the host with the spec, then converge it safely.
+
+apply: lock the host -> probe -> plan -> confirm -> stage the release (only changed files
+cross the network) -> validate it on the host with the real tools (promtool from the
+Prometheus image, docker compose config) -> switch the live files (atomic per file, completes
+on the host even if the connection dies) -> ``compose up -d`` (recreates exactly the services
+whose definition changed) -> SIGHUP Prometheus/Alertmanager for config changes -> verify ->
+on failure, switch back to the previous release and verify again.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from beast_observatory.deploy.releases import (
+    Release,
+    list_releases,
+    prune_releases,
+    stage_release,
+    switch_to,
+    write_state,
+)
+from beast_observatory.deploy.target import Placement
+from beast_observatory.deploy.verify import Verification, verify_stack
+from beast_observatory.errors import ObservatoryError, RuntimeFailure
+from beast_observatory.plan.compute import make_plan
+from beast_observatory.plan.model import Plan, format_plan
+from beast_observatory.render.bundle import Bundle
+from beast_observatory.runtime.compose import ComposeProject, detect_compose
+from beast_observatory.runtime.operations import StackView
+from beast_observatory.transport.base import Transport
+from beast_observatory.transport.lock import HostLock
+from beast_observatory.yamlio import load_yaml
+
+Echo = Callable[[str], object]
+
+
+def observe(transport: Transport, directory: str) -> dict[str, Any]:
+    """What runs on the host and what its deploy directory holds (one probe round trip)."""
+    from beast_observatory.discover.probe import probe_host  # noqa: PLC0415
+
+    return probe_host(transport, dirs=[directory])
+
+
+def compute_plan(transport: Transport, placement: Placement, bundle: Bundle) -> Plan:
+    inventory = observe(transport, placement.directory)
+    return make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    auto_approve: bool
+    allow_remove: bool
+    timeout: float
+    scrape_wait: float
+
+
+def validate_on_host(transport: Transport, project: ComposeProject, release: Release, bundle: Bundle) -> None:
+    """The host's own tools judge the release before anything live changes."""
+    compose: dict[str, Any] = load_yaml(bundle.files["docker-compose.yml"], "docker-compose.yml")
+    prom = (compose.get("services") or {}).get("prometheus")
+    if prom is not None:
+        mount = f"{posixpath.join(release.path, 'prometheus')}:/etc/prometheus:ro"
+        result = transport.run([
+            "docker", "run", "--rm", "--network", "none", "--entrypoint", "/bin/promtool",
+            "-v", mount, prom["image"], "check", "config", "/etc/prometheus/prometheus.yml",
+        ])
+        if not result.ok:
+            output = (result.stdout + result.stderr).decode("utf-8", "replace").strip()
+            raise RuntimeFailure(
+                f"promtool (from {prom['image']}) rejects the new configuration:\n    "
+                + output.replace("\n", "\n    "),
+                hint="fix the spec; the host was not changed",
+            )
+    staged = ComposeProject(project.transport, project.flavour, project.name, project.directory)
+    args = ["-p", project.name, "--project-directory", project.directory, "-f", posixpath.join(release.path, "docker-compose.yml"), "config", "-q"]
+    result = transport.run([*staged.flavour.argv, *args])
+    if not result.ok:
+        raise RuntimeFailure(
+            "docker compose rejects the new docker-compose.yml: " + result.stderr.decode("utf-8", "replace").strip()[-500:],
+            hint="fix the spec (or the .env on the host); the host was not changed",
+        )
+
+
+def reload_services(project: ComposeProject, plan: Plan) -> list[str]:
+    """SIGHUP through the engine: Prometheus and Alertmanager re-read their config, no restart."""
+    done = []
+    for name in plan.actions("reload"):
+        if name in ("prometheus", "alertmanager"):
+            project.check("kill", "-s", "SIGHUP", name, doing=f"reloading {name}")
+            done.append(name)
+    return done
+
+
+def _converge(project: ComposeProject, plan: Plan, *, allow_remove: bool) -> None:
+    args = ["up", "-d"] + (["--remove-orphans"] if allow_remove else [])
+    project.check(*args, doing="docker compose up")
+    reload_services(project, plan)
+
+
+def _previous_release(transport: Transport, directory: str, current: Release) -> Release | None:
+    names = [n for n in list_releases(transport, directory) if n != current.name]
+    return Release(names[-1], posixpath.join(directory, "releases", names[-1])) if names else None
+
+
+def apply(
+    transport: Transport,
+    placement: Placement,
+    bundle: Bundle,
+    options: ApplyOptions,
+    *,
+    confirm: Callable[[Plan], bool],
+    echo: Echo,
+) -> int:
+    view = StackView.of(bundle)
+    with HostLock(transport, placement.lock_path):
+        flavour = detect_compose(transport)
+        inventory = observe(transport, placement.directory)
+        plan = make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
+        echo(format_plan(plan))
+        if not plan.changed:
+            return 0
+        removing = plan.actions("remove")
+        if removing and not options.allow_remove:
+            raise ObservatoryError(
+                f"the plan removes service(s) {', '.join(removing)}",
+                hint="pass --allow-remove to remove them (named volumes are kept either way)",
+            )
+        if not options.auto_approve and not confirm(plan):
+            echo("apply cancelled; nothing changed")
+            return 1
+        project = ComposeProject(transport, flavour, bundle.project, placement.directory, view.secret_variables)
+        live_files = (inventory.get("directories") or {}).get(placement.directory) or {}
+        live_hashes = {p: r.get("sha256") for p, r in live_files.items() if isinstance(r, dict)}
+        releases = list_releases(transport, placement.directory)
+        number = int(releases[-1].split("-")[0]) + 1 if releases else 1
+        release = stage_release(transport, placement.directory, bundle, live_hashes, number)
+        echo(f"staged release {release.name}")
+        validate_on_host(transport, project, release, bundle)
+        echo("validated on the host: promtool check config, docker compose config")
+        previous = _previous_release(transport, placement.directory, release)
+        switch_to(transport, placement.directory, release)
+        _converge(project, plan, allow_remove=options.allow_remove)
+        result = verify_stack(transport, view, dict(bundle.files), timeout=options.timeout, scrape_wait=options.scrape_wait)
+        if result.ok:
+            write_state(transport, placement.directory, bundle, release)
+            prune_releases(transport, placement.directory)
+            echo("verified: " + "; ".join(result.checks))
+            echo(f"apply complete: release {release.name} is live on {placement.where}")
+            return 0
+        return _rollback(transport, placement, project, plan, previous, result, options, echo)
+
+
+def _rollback(
+    transport: Transport,
+    placement: Placement,
+    project: ComposeProject,
+    plan: Plan,
+    previous: Release | None,
+    failed: Verification,
+    options: ApplyOptions,
+    echo: Echo,
+) -> int:
+    echo("verification FAILED:\n" + "\n".join(f"  - {p}" for p in failed.problems))
+    if previous is None:
+        echo("no previous release on the host to roll back to; the new release stays in place")
+        return 1
+    echo(f"rolling back to release {previous.name}")
+    switch_to(transport, placement.directory, previous)
+    project.check("up", "-d", doing="docker compose up (rollback)")
+    for name in ("prometheus", "alertmanager"):
+        if plan.service(name) is not None:
+            project.run("kill", "-s", "SIGHUP", name)
+    manifest = transport.read_file(posixpath.join(previous.path, "manifest.json")) or b"{}"
+    files = {}
+    import json  # noqa: PLC0415
+
+    for rel in json.loads(manifest).get("files", {}):
+        data = transport.read_file(posixpath.join(previous.path, rel))
+        if data is not None:
+            files[rel] = data
+    view = StackView.of(Bundle(project.name, plan.environment, "", files)) if "docker-compose.yml" in files else None
+    if view is not None:
+        again = verify_stack(transport, view, files, timeout=options.timeout, scrape_wait=options.scrape_wait)
+        status = "verified" if again.ok else "NOT healthy either: " + "; ".join(again.problems)
+        echo(f"rolled back to release {previous.name}: {status}")
+    raise RuntimeFailure(
+        f"apply failed verification and was rolled back to release {previous.name}",
+        hint="see the problems above; `observatory logs SERVICE` shows why a service failed",
+    )
+
+
+def quote(args: list[str]) -> str:
+    return shlex.join(args)

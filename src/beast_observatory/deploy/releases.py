@@ -1,0 +1,139 @@
+"""Releases on a host: staged, validated, then switched in as a whole.
+
+Layout in the deploy directory:
+
+    docker-compose.yml, prometheus/, grafana/, ...   the live files (mounted by compose)
+    manifest.json                                    what the live files are (written last)
+    state.json                                       written when an apply verified
+    releases/<NNNN>-<sha12>/                         complete copies of the last releases
+
+A release is uploaded to ``releases/.staging-*`` (only the files that differ from the live
+ones cross the network; the rest are copied on the host) and renamed into place, so a killed
+connection leaves at most a staging directory behind. The switch into the live files runs on
+the host detached from the SSH session (nohup): once started it completes even if the
+connection dies, so the live files are the old release or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import shlex
+import uuid
+from dataclasses import dataclass
+
+from beast_observatory.errors import ObservatoryError
+from beast_observatory.render.bundle import MANIFEST, Bundle, sha256
+from beast_observatory.transport.base import Transport
+
+RELEASES = "releases"
+KEEP = 5
+
+_STAGE = r"""
+set -eu
+live=$1; stage=$2; shift 2
+mkdir -p "$stage"
+for rel in "$@"; do
+  if [ -f "$live/$rel" ]; then mkdir -p "$stage/$(dirname "$rel")"; cp -p "$live/$rel" "$stage/$rel"; fi
+done
+"""
+
+# Runs on the host under nohup: survives the SSH connection. Files are copied to a temporary
+# name beside their target and renamed over it; files the release drops are removed; the
+# manifest goes last.
+_SWITCH = r"""
+set -eu
+live=$1; release=$2
+cd "$release"
+find . -type f ! -name manifest.json | sed 's|^\./||' | sort > "$live/.observatory-switch.list"
+while IFS= read -r rel; do
+  mkdir -p "$live/$(dirname "$rel")"
+  tmp="$live/$(dirname "$rel")/.$(basename "$rel").switch-$$"
+  cp -p "$release/$rel" "$tmp"
+  mv -f "$tmp" "$live/$rel"
+done < "$live/.observatory-switch.list"
+if [ -f "$live/manifest.json" ]; then
+  sed -n 's/^    "\(.*\)": "[0-9a-f]\{64\}",\{0,1\}$/\1/p' "$live/manifest.json" | while IFS= read -r rel; do
+    [ -f "$release/$rel" ] || rm -f "$live/$rel"
+  done
+fi
+cp -p "$release/manifest.json" "$live/.manifest.json.switch-$$"
+mv -f "$live/.manifest.json.switch-$$" "$live/manifest.json"
+rm -f "$live/.observatory-switch.list"
+echo switched
+"""
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    path: str
+
+
+def _run(transport: Transport, script: str, *args: str, doing: str) -> str:
+    result = transport.run(["sh", "-c", script, "observatory", *args])
+    if not result.ok:
+        raise ObservatoryError(
+            f"{doing} failed on {transport.description}: "
+            + (result.stderr or result.stdout).decode("utf-8", "replace").strip()[-400:],
+            hint="nothing was switched; the host still runs the previous release",
+        )
+    return result.text
+
+
+def list_releases(transport: Transport, directory: str) -> list[str]:
+    root = posixpath.join(directory, RELEASES)
+    result = transport.run(["sh", "-c", 'ls -1 "$1" 2>/dev/null | grep -v "^\\." || true', "ls", root])
+    return sorted(line for line in result.text.split() if line)
+
+
+def stage_release(
+    transport: Transport, directory: str, bundle: Bundle, live_hashes: dict[str, str], number: int
+) -> Release:
+    """Put a complete copy of bundle under releases/ (sending only what the host lacks)."""
+    root = posixpath.join(directory, RELEASES)
+    name = f"{number:04d}-{bundle.spec_sha256[:12]}"
+    staging = posixpath.join(root, f".staging-{uuid.uuid4().hex[:8]}")
+    same = [p for p, data in bundle.files.items() if live_hashes.get(p) == sha256(data)]
+    transport.makedirs(root)
+    _run(transport, _STAGE, directory, staging, *same, doing="copying unchanged files")
+    made: set[str] = set()
+    for rel, data in sorted(bundle.files.items()):
+        if rel in same:
+            continue
+        parent = posixpath.dirname(posixpath.join(staging, rel))
+        if parent not in made:
+            transport.makedirs(parent)
+            made.add(parent)
+        mode = 0o600 if rel in bundle.secret_files else 0o644
+        transport.write_file_atomic(posixpath.join(staging, rel), data, mode=mode)
+    manifest = bundle.with_manifest()[MANIFEST]
+    transport.write_file_atomic(posixpath.join(staging, MANIFEST), manifest)
+    final = posixpath.join(root, name)
+    _run(transport, 'rm -rf "$2" && mv "$1" "$2"', staging, final, doing="storing the release")
+    return Release(name, final)
+
+
+def switch_to(transport: Transport, directory: str, release: Release) -> None:
+    """Make the live files those of release; completes on the host even if we disconnect."""
+    log = posixpath.join(directory, ".observatory-switch.log")
+    script = (
+        f"nohup sh -c {shlex.quote(_SWITCH)} switch \"$1\" \"$2\" >{shlex.quote(log)} 2>&1 </dev/null & "
+        f'wait $!; rc=$?; cat {shlex.quote(log)}; exit $rc'
+    )
+    out = _run(transport, script, directory, release.path, doing="switching the live files")
+    if "switched" not in out:
+        raise ObservatoryError(f"switching to release {release.name} did not complete: {out[-300:]}")
+
+
+def prune_releases(transport: Transport, directory: str, keep: int = KEEP) -> None:
+    names = list_releases(transport, directory)
+    old = names[:-keep] if len(names) > keep else []
+    if old:
+        root = posixpath.join(directory, RELEASES)
+        transport.run(["rm", "-rf", *(posixpath.join(root, n) for n in old)])
+
+
+def write_state(transport: Transport, directory: str, bundle: Bundle, release: Release) -> None:
+    state = {"release": release.name, "spec_sha256": bundle.spec_sha256}
+    transport.write_file_atomic(posixpath.join(directory, "state.json"), (json.dumps(state, indent=2) + "\n").encode())

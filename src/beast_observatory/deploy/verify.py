@@ -1,0 +1,142 @@
+"""After an apply: is the stack really doing its job? Health, scrape targets, rules, pushes."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from beast_observatory.runtime.operations import StackView, wait_healthy
+from beast_observatory.transport.base import Transport
+from beast_observatory.yamlio import load_yaml
+
+MARK = "@@observatory-verify@@"
+
+
+@dataclass
+class Verification:
+    problems: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _container(project: str, service: str) -> str:
+    return (
+        f"docker ps -q --filter label=com.docker.compose.project={shlex.quote(project)} "
+        f"--filter label=com.docker.compose.service={shlex.quote(service)} | head -n 1"
+    )
+
+
+def api_script(project: str) -> str:
+    prom = _container(project, "prometheus")
+    return "\n".join([
+        f"c=$({prom})",
+        f"echo {MARK}targets",
+        'docker exec "$c" wget -q -T 5 -O - "http://127.0.0.1:9090/api/v1/targets?state=active" 2>/dev/null',
+        f"echo; echo {MARK}rules",
+        'docker exec "$c" wget -q -T 5 -O - http://127.0.0.1:9090/api/v1/rules 2>/dev/null',
+        "echo",
+    ])
+
+
+def parse_api(output: str) -> tuple[Any, Any]:
+    parts = {}
+    for chunk in output.split(MARK)[1:]:
+        name, _, body = chunk.partition("\n")
+        try:
+            parts[name.strip()] = json.loads(body.strip() or "null")
+        except ValueError:
+            parts[name.strip()] = None
+    return parts.get("targets"), parts.get("rules")
+
+
+def declared_targets(prometheus_yml: bytes) -> set[tuple[str, str]]:
+    config = load_yaml(prometheus_yml, "prometheus.yml") or {}
+    out = set()
+    for job in config.get("scrape_configs") or []:
+        for sc in job.get("static_configs") or []:
+            out.update((job["job_name"], t) for t in sc.get("targets") or [])
+    return out
+
+
+def declared_groups(rule_files: list[bytes]) -> set[str]:
+    names = set()
+    for data in rule_files:
+        doc = load_yaml(data, "rules") or {}
+        names.update(g["name"] for g in doc.get("groups") or [] if isinstance(g, dict) and "name" in g)
+    return names
+
+
+def target_problems(targets: Any, wanted: set[tuple[str, str]]) -> list[str]:
+    active = (targets or {}).get("data", {}).get("activeTargets") or []
+    health = {(t.get("labels", {}).get("job") or t.get("scrapePool"), t.get("labels", {}).get("instance")): t for t in active}
+    problems = []
+    for job, instance in sorted(wanted):
+        t = health.get((job, instance))
+        if t is None:
+            problems.append(f"scrape target {job}/{instance}: not loaded by Prometheus")
+        elif t.get("health") != "up":
+            problems.append(f"scrape target {job}/{instance}: {t.get('health')} ({t.get('lastError') or 'not scraped yet'})")
+    return problems
+
+
+def rule_problems(rules: Any, wanted: set[str]) -> list[str]:
+    loaded = {g.get("name") for g in (rules or {}).get("data", {}).get("groups") or []}
+    return [f"rule group {g}: not loaded by Prometheus" for g in sorted(wanted - loaded)]
+
+
+def push_probe_script(project: str, url: str | None) -> str:
+    """Push a probe metric to the Pushgateway, read it back, delete it."""
+    job = "observatory_apply_probe"
+    if url is None:
+        return "echo skipped"
+    metric = f"{url}/metrics/job/{job}"
+    return "\n".join([
+        "set -e",
+        f"printf 'observatory_apply_probe 1\\n' | curl -fsS -m 5 --data-binary @- {shlex.quote(metric)}",
+        f"curl -fsS -m 5 {shlex.quote(url + '/api/v1/metrics')} | grep -q {job}",
+        f"curl -fsS -m 5 -X DELETE {shlex.quote(metric)}",
+        "echo ok",
+    ])
+
+
+def verify_stack(
+    transport: Transport,
+    view: StackView,
+    bundle_files: dict[str, bytes],
+    *,
+    timeout: float,
+    scrape_wait: float,
+) -> Verification:
+    result = Verification()
+    rows = wait_healthy(transport, view, timeout)
+    for r in rows:
+        if not r.ok:
+            result.problems.append(f"service {r.service}: {r.state}/{r.health} {r.detail}".strip())
+    result.checks.append(f"{sum(r.ok for r in rows)}/{len(rows)} services healthy")
+    if result.problems or "prometheus/prometheus.yml" not in bundle_files:
+        return result
+    wanted = declared_targets(bundle_files["prometheus/prometheus.yml"])
+    groups = declared_groups([d for p, d in bundle_files.items() if p.startswith("prometheus/rules/")])
+    deadline = time.monotonic() + scrape_wait
+    while True:
+        targets, rules = parse_api(transport.run(["sh", "-c", api_script(view.project)]).text)
+        problems = target_problems(targets, wanted) + rule_problems(rules, groups)
+        if not problems or time.monotonic() >= deadline:
+            break
+        time.sleep(2.0)
+    result.problems += problems
+    result.checks.append(f"{len(wanted)} scrape targets up, {len(groups)} rule groups loaded")
+    pg = next((ep for ep in view.endpoints if ep.service == "pushgateway" and ep.port), None)
+    if pg is not None:
+        out = transport.run(["sh", "-c", push_probe_script(view.project, pg.url)])
+        if out.ok and "ok" in out.text:
+            result.checks.append("pushgateway push/read/delete probe passed")
+        else:
+            result.problems.append("pushgateway: push-and-delete probe failed: " + out.stderr.decode("utf-8", "replace").strip()[-200:])
+    return result

@@ -1,0 +1,1 @@
+"""Plans: what differs between a compiled bundle and a host, as a value (pure)."""

@@ -1,0 +1,178 @@
+"""Desired (a Bundle) against live (an inventory from the probe) -> Plan (pure)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from beast_observatory.plan.files import HOST_ONLY, parse_content, prometheus_summary, same_content, unified_diff
+from beast_observatory.plan.model import FileChange, Plan, ServiceChange
+from beast_observatory.render.bundle import Bundle
+from beast_observatory.render.compose import RESTART_HASH_LABEL
+from beast_observatory.yamlio import load_yaml
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+STATE_FILE = "state.json"
+
+# Which service a file belongs to and what a change to it needs.
+RELOAD_PREFIXES = {"prometheus/": "prometheus", "alertmanager/": "alertmanager"}
+
+
+def _flag_map(command: list[str]) -> dict[str, str]:
+    out = {}
+    for arg in command:
+        name, _, value = arg.partition("=")
+        out[name] = value
+    return out
+
+
+def _flag_reasons(live: list[str], desired: list[str]) -> list[str]:
+    lf, df = _flag_map(live), _flag_map(desired)
+    reasons = []
+    for name in sorted(set(lf) | set(df)):
+        if lf.get(name) != df.get(name):
+            before, after = lf.get(name, "(unset)"), df.get(name, "(unset)")
+            what = name.removeprefix("--")
+            if "retention" in name:
+                reasons.append(f"{what.split('.')[-1]} retention {before} -> {after} (restart, data kept)")
+            else:
+                reasons.append(f"flag {what}: {before} -> {after}")
+    return reasons
+
+
+def _live_ports(container: Mapping[str, Any]) -> set[str]:
+    out = set()
+    for cport, binds in (container.get("ports") or {}).items():
+        for b in binds or []:
+            out.add(f"{b.get('host_ip') or '0.0.0.0'}:{b.get('host_port')}:{cport.split('/')[0]}")
+    return out
+
+
+def _desired_ports(service: Mapping[str, Any]) -> set[str]:
+    return {str(p) for p in service.get("ports") or []}
+
+
+def container_reasons(desired: Mapping[str, Any], live: Mapping[str, Any]) -> list[str]:
+    """Why a running container no longer matches its compose service (empty: it matches)."""
+    reasons = []
+    if desired.get("image") != live.get("image"):
+        reasons.append(f"image {live.get('image')} -> {desired.get('image')}")
+    if "command" in desired and list(desired["command"]) != list(live.get("cmd") or []):
+        reasons += _flag_reasons(list(live.get("cmd") or []), list(desired["command"])) or ["command changed"]
+    if _desired_ports(desired) != _live_ports(live):
+        before = ", ".join(sorted(_live_ports(live))) or "none"
+        reasons.append(f"ports {before} -> {', '.join(sorted(_desired_ports(desired))) or 'none'}")
+    live_env = live.get("env") or {}
+    for key, value in sorted((desired.get("environment") or {}).items()):
+        if "${" in str(value):
+            continue  # a secret reference: its value never leaves the host
+        if str(live_env.get(key)) != str(value):
+            reasons.append(f"environment {key} changed")
+    restart = desired.get("restart", "no")
+    if (live.get("restart_policy") or "no") != restart:
+        reasons.append(f"restart policy {live.get('restart_policy') or 'no'} -> {restart}")
+    labels = live.get("labels") or {}
+    want = (desired.get("labels") or {}).get(RESTART_HASH_LABEL)
+    if RESTART_HASH_LABEL in labels and want and labels[RESTART_HASH_LABEL] != want:
+        reasons.append("configuration that only a restart picks up changed (grafana.ini or provisioning)")
+    return reasons
+
+
+def _file_changes(bundle: Bundle, live_files: Mapping[str, Any]) -> tuple[list[FileChange], dict[str, list[str]]]:
+    changes: list[FileChange] = []
+    summaries: dict[str, list[str]] = {}
+    for path, data in sorted(bundle.files.items()):
+        desired = data.decode("utf-8", "replace")
+        record = live_files.get(path)
+        live = record.get("content") if isinstance(record, Mapping) else None
+        if record is None:
+            changes.append(FileChange(path, "add", unified_diff(path, None, desired)))
+        elif live is None or not same_content(path, desired, live):
+            changes.append(FileChange(path, "change", unified_diff(path, live, desired)))
+            if path == "prometheus/prometheus.yml":
+                summaries["prometheus"] = prometheus_summary(parse_content(path, live or ""), parse_content(path, desired))
+    for path in sorted(set(live_files) - set(bundle.files)):
+        if not HOST_ONLY.match(path):
+            changes.append(FileChange(path, "remove", unified_diff(path, live_files[path].get("content"), None)))
+    return changes, summaries
+
+
+def _reload_reasons(service: str, files: list[FileChange], summaries: dict[str, list[str]]) -> list[str]:
+    prefix = {v: k for k, v in RELOAD_PREFIXES.items()}.get(service)
+    touched = [f.path for f in files if prefix and f.path.startswith(prefix) and f.path != f"{prefix}web.yml"]
+    if not touched:
+        return []
+    return summaries.get(service) or [f"{p} {f.action}d" for p in touched for f in files if f.path == p]
+
+
+def project_containers(inventory: Mapping[str, Any], project: str) -> dict[str, Mapping[str, Any]]:
+    out: dict[str, Mapping[str, Any]] = {}
+    for c in inventory.get("containers") or []:
+        labels = c.get("labels") or {}
+        if labels.get(PROJECT_LABEL) == project and labels.get(SERVICE_LABEL):
+            out.setdefault(labels[SERVICE_LABEL], c)
+    return out
+
+
+def _unmanaged(inventory: Mapping[str, Any], project: str, compose: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    containers = sorted(
+        str(c.get("name", "")).lstrip("/") for c in inventory.get("containers") or []
+        if (c.get("labels") or {}).get(PROJECT_LABEL) != project
+    )
+    ours_vol = {f"{project}_{v}" for v in compose.get("volumes") or {}}
+    ours_net = {f"{project}_{n}" for n in compose.get("networks") or {}} | {"bridge", "host", "none"}
+    volumes = sorted(v["name"] for v in inventory.get("volumes") or [] if v.get("name") not in ours_vol)
+    networks = sorted(n["name"] for n in inventory.get("networks") or [] if n.get("name") not in ours_net)
+    return {"containers": tuple(containers), "volumes": tuple(volumes), "networks": tuple(networks)}
+
+
+def _pending(live_files: Mapping[str, Any], bundle: Bundle) -> bool:
+    """True when files were switched to this spec but the apply that did it never finished."""
+    state = live_files.get(STATE_FILE, {}).get("content") if STATE_FILE in live_files else None
+    manifest = live_files.get("manifest.json", {}).get("content")
+    try:
+        applied = json.loads(state)["spec_sha256"] if state else None
+        deployed = json.loads(manifest)["spec_sha256"] if manifest else None
+    except (ValueError, KeyError, TypeError):
+        return True
+    return deployed == bundle.spec_sha256 and applied != deployed
+
+
+def make_plan(bundle: Bundle, inventory: Mapping[str, Any], *, deploy_dir: str, host: str) -> Plan:
+    compose: dict[str, Any] = load_yaml(bundle.files["docker-compose.yml"], "docker-compose.yml")
+    live_files = (inventory.get("directories") or {}).get(deploy_dir) or {}
+    files, summaries = _file_changes(bundle, live_files)
+    containers = project_containers(inventory, bundle.project)
+    pending = _pending(live_files, bundle)
+    services = []
+    for name, desired in sorted((compose.get("services") or {}).items()):
+        live = containers.get(name)
+        if live is None:
+            services.append(ServiceChange(name, "create", ("no container",)))
+            continue
+        reasons = container_reasons(desired, live)
+        state = (live.get("state") or {}).get("status")
+        if not reasons and state != "running":
+            reasons = [f"container is {state}"]
+        if reasons:
+            services.append(ServiceChange(name, "recreate", tuple(reasons)))
+        elif reload := _reload_reasons(name, files, summaries) or (["the last apply did not finish"] if pending and name in ("prometheus", "alertmanager") else []):
+            services.append(ServiceChange(name, "reload", tuple(reload)))
+        else:
+            services.append(ServiceChange(name, "unchanged"))
+    for name in sorted(set(containers) - set(compose.get("services") or {})):
+        services.append(ServiceChange(name, "remove", ("not in the spec (needs --allow-remove)",)))
+    notes = []
+    if any(f.path.startswith("grafana/dashboards/") for f in files):
+        notes.append("Grafana picks up dashboard files through provisioning, without a restart")
+    return Plan(
+        environment=bundle.environment,
+        host=host,
+        deploy_dir=deploy_dir,
+        files=tuple(files),
+        services=tuple(services),
+        unmanaged=_unmanaged(inventory, bundle.project, compose),
+        notes=tuple(notes),
+    )

@@ -1,0 +1,89 @@
+"""Semantic comparison of generated files with the host's copies (pure)."""
+
+from __future__ import annotations
+
+import configparser
+import difflib
+import json
+import re
+from typing import Any
+
+from beast_observatory.spec.checks import looks_secret
+from beast_observatory.spec.view import flatten
+from beast_observatory.yamlio import YamlError, load_yaml
+
+# Files in a deploy directory that are not part of a release.
+HOST_ONLY = re.compile(r"^(\.env|manifest\.json|\.observatory.*|releases/.*|\.releases/.*|state\.json)$")
+_SECRET_LINE = re.compile(r"^(\s*[-\w.\"']*?([A-Za-z_]*(password|secret|token|key)[A-Za-z_]*)[\"']?\s*[:=]\s*)(\S.*)$", re.I)
+
+
+def parse_content(path: str, text: str) -> Any:
+    """Parsed value of a file for comparison; key order and formatting are not drift."""
+    try:
+        if path.endswith((".yml", ".yaml")):
+            return load_yaml(text, path)
+        if path.endswith(".json"):
+            return json.loads(text)
+        if path.endswith(".ini"):
+            parser = configparser.ConfigParser(interpolation=None, strict=False)
+            parser.read_string(text)
+            return {s: dict(parser.items(s)) for s in parser.sections()}
+    except (YamlError, ValueError, configparser.Error):
+        return text
+    return text
+
+
+def same_content(path: str, desired: str, live: str) -> bool:
+    return desired == live or parse_content(path, desired) == parse_content(path, live)
+
+
+def mask_secrets(text: str) -> str:
+    """Hide values of secret-looking keys (and bcrypt hashes) in text shown to people."""
+    out = []
+    for line in text.splitlines():
+        m = _SECRET_LINE.match(line)
+        if m and looks_secret(m.group(2)) and "${" not in m.group(4):
+            line = f"{m.group(1)}<masked>"
+        out.append(re.sub(r"\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53}", "<masked bcrypt hash>", line))
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
+def unified_diff(path: str, live: str | None, desired: str | None) -> str:
+    a = mask_secrets(live or "").splitlines(keepends=True)
+    b = mask_secrets(desired or "").splitlines(keepends=True)
+    lines = difflib.unified_diff(a, b, fromfile=f"host/{path}", tofile=f"spec/{path}", n=2)
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def _fmt(value: Any) -> str:
+    return "(unset)" if value is None else json.dumps(value) if not isinstance(value, str) else value
+
+
+def prometheus_summary(live: Any, desired: Any) -> list[str]:
+    """Operator words for a prometheus.yml change: jobs added/removed/changed, globals."""
+    if not isinstance(live, dict) or not isinstance(desired, dict):
+        return ["prometheus.yml replaced"]
+    notes = []
+    lg, dg = dict(flatten(live.get("global") or {})), dict(flatten(desired.get("global") or {}))
+    for key in sorted(set(lg) | set(dg)):
+        if lg.get(key) != dg.get(key):
+            notes.append(f"global.{key} {_fmt(lg.get(key))} -> {_fmt(dg.get(key))}")
+    ljobs = {j.get("job_name"): j for j in live.get("scrape_configs") or [] if isinstance(j, dict)}
+    djobs = {j.get("job_name"): j for j in desired.get("scrape_configs") or [] if isinstance(j, dict)}
+    for name in sorted(set(djobs) - set(ljobs), key=str):
+        notes.append(f"adds scrape job {name} ({_target_count(djobs[name])} targets)")
+    for name in sorted(set(ljobs) - set(djobs), key=str):
+        notes.append(f"removes scrape job {name}")
+    for name in sorted(set(ljobs) & set(djobs), key=str):
+        lf, df = dict(flatten(ljobs[name])), dict(flatten(djobs[name]))
+        changed = [f"{k} {_fmt(lf.get(k))} -> {_fmt(df.get(k))}" for k in sorted(set(lf) | set(df)) if lf.get(k) != df.get(k)]
+        if changed:
+            notes.append(f"changes scrape job {name}: " + "; ".join(changed))
+    for key in ("rule_files", "alerting"):
+        if live.get(key) != desired.get(key):
+            notes.append(f"{key} changed")
+    return notes or ["prometheus.yml reformatted"]
+
+
+def _target_count(job: dict[str, Any]) -> int:
+    return sum(len(sc.get("targets") or []) for sc in job.get("static_configs") or [] if isinstance(sc, dict))

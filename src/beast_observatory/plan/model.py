@@ -1,0 +1,90 @@
+"""The Plan value: printable, serialisable, testable before anything runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+PLAN_FORMAT = 1
+
+FileAction = Literal["add", "change", "remove"]
+ServiceAction = Literal["create", "recreate", "reload", "remove", "unchanged"]
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    action: FileAction
+    diff: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceChange:
+    service: str
+    action: ServiceAction
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    environment: str
+    host: str
+    deploy_dir: str
+    files: tuple[FileChange, ...]
+    services: tuple[ServiceChange, ...]
+    unmanaged: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.files) or any(s.action != "unchanged" for s in self.services)
+
+    def service(self, name: str) -> ServiceChange | None:
+        return next((s for s in self.services if s.service == name), None)
+
+    def actions(self, action: ServiceAction) -> list[str]:
+        return [s.service for s in self.services if s.action == action]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": PLAN_FORMAT,
+            "changed": self.changed,
+            **asdict(self),
+            "files": [asdict(f) for f in self.files],
+            "services": [{**asdict(s), "reasons": list(s.reasons)} for s in self.services],
+            "unmanaged": {k: list(v) for k, v in sorted(self.unmanaged.items())},
+            "notes": list(self.notes),
+        }
+
+
+def format_plan(plan: Plan, *, diffs: bool = True) -> str:
+    lines = [f"Plan for environment {plan.environment} on {plan.host} ({plan.deploy_dir}):", ""]
+    if not plan.changed:
+        lines.append("No changes. The host matches the spec.")
+    for s in plan.services:
+        if s.action == "unchanged":
+            continue
+        lines.append(f"  {_SIGN[s.action]} {s.service}: {s.action}")
+        lines.extend(f"      - {r}" for r in s.reasons)
+    if plan.files:
+        lines += ["", "Files:"]
+        for f in plan.files:
+            lines.append(f"  {_FILE_SIGN[f.action]} {f.path} ({f.action})")
+    if diffs and any(f.diff for f in plan.files):
+        lines.append("")
+        lines += [f.diff.rstrip("\n") for f in plan.files if f.diff]
+    for kind, names in sorted(plan.unmanaged.items()):
+        if names:
+            lines.append(f"\nNot managed by this spec (left alone): {kind}: {', '.join(names)}")
+    lines += [f"\nNote: {n}" for n in plan.notes]
+    changed = [s for s in plan.services if s.action != "unchanged"]
+    lines.append(
+        f"\nPlan: {len(plan.files)} file(s) to change, "
+        + ", ".join(f"{len(plan.actions(a))} to {a}" for a in ("create", "recreate", "reload", "remove"))
+        + (f" ({len(changed)} service(s) affected)." if plan.changed else ".")
+    )
+    return "\n".join(lines) + "\n"
+
+
+_SIGN = {"create": "+", "recreate": "-/+", "reload": "~", "remove": "-", "unchanged": " "}
+_FILE_SIGN = {"add": "+", "change": "~", "remove": "-"}
