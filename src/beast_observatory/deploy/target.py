@@ -40,15 +40,19 @@ def _env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
-def placement(stack: Stack, generated_dir: Path, options: ConnectOptions) -> Placement:
-    """Remote environments (or any with --host) run in deploy_dir over SSH; local ones run
-    straight from generated/<env>/ on this machine."""
+LOCAL_DEPLOY_ROOT = Path(".observatory") / "deploy"
+
+
+def placement(stack: Stack, options: ConnectOptions) -> Placement:
+    """Remote environments (or any with --host) run in deploy_dir over SSH. Local ones run
+    from .observatory/deploy/<env>/ (or their deploy_dir), never from generated/<env>/
+    itself: a build swaps that whole directory, and a running container would keep the old
+    one mounted (the directory-level form of moby/moby#22627)."""
     ssh = stack.environment.ssh
     host = options.host or (ssh.host if ssh else None)
     if host is None:
-        directory = str(generated_dir.absolute())
-        lock = str(generated_dir.absolute().parent / f".{stack.env_name}{LOCK_NAME}")
-        return Placement(HostTarget(), directory, lock, remote=False)
+        local = stack.environment.deploy_dir or str((LOCAL_DEPLOY_ROOT / stack.env_name).absolute())
+        return Placement(HostTarget(), local, f"{local}/{LOCK_NAME}", remote=False)
     target = HostTarget(
         host=host,
         user=ssh.user if ssh else None,

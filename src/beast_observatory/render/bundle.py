@@ -27,6 +27,19 @@ def json_file(value: Any) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode()
 
 
+def key_ordered(value: Any, first: tuple[str, ...] = ()) -> Any:
+    """Mappings with sorted keys (those in first ahead, in that order), all the way down.
+
+    Free-form data from the spec (inline rules, compose fragments) renders the same
+    whatever order its keys were written in."""
+    if isinstance(value, dict):
+        keys = [k for k in first if k in value] + sorted((k for k in value if k not in first), key=str)
+        return {k: key_ordered(value[k], first) for k in keys}
+    if isinstance(value, list):
+        return [key_ordered(v, first) for v in value]
+    return value
+
+
 def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

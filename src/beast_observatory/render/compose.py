@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from beast_observatory.render.bundle import canonical_json, sha256, yaml_file
+from beast_observatory.render.bundle import canonical_json, key_ordered, sha256, yaml_file
 from beast_observatory.render.grafana import ini_env_references
 from beast_observatory.render.prometheus import CONTAINER_PORTS, prometheus_flags
 from beast_observatory.spec.models import Alertmanager, Pushgateway, SecretRef, ServiceBase
@@ -170,8 +170,11 @@ def _node_exporter(stack: Stack) -> Service:
 
 
 def _extra(stack: Stack, name: str, fragment: Mapping[str, Any]) -> Service:
-    out = {k: fragment[k] for k in sorted(fragment)}
-    labels = dict(out.get("labels") or {})
+    out: Service = key_ordered(dict(fragment))
+    labels = out.get("labels") or {}
+    if isinstance(labels, list):  # compose's list form: ["key=value", ...]
+        labels = dict(str(item).partition("=")[::2] for item in labels)
+    labels = dict(labels)
     labels.update({f"{LABEL}.project": stack.project, f"{LABEL}.environment": stack.env_name, SERVICE_LABEL: name})
     out["labels"] = dict(sorted(labels.items()))
     return out

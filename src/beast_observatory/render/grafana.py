@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from beast_observatory.render.bundle import json_file, yaml_file
+from beast_observatory.render.bundle import json_file, key_ordered, yaml_file
 from beast_observatory.spec.models import Datasource, Grafana
 from beast_observatory.spec.resolve import Stack
 
@@ -81,7 +81,7 @@ def _datasource(ds: Datasource) -> dict[str, Any]:
         "editable": False,
     }
     if ds.json_data:
-        out["jsonData"] = dict(sorted(ds.json_data.items()))
+        out["jsonData"] = key_ordered(ds.json_data)
     return out
 
 

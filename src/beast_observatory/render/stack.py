@@ -6,12 +6,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from beast_observatory.render.bundle import Bundle, canonical_json, sha256, yaml_file
+from beast_observatory.render.bundle import Bundle, canonical_json, key_ordered, sha256, yaml_file
 from beast_observatory.render.compose import render_compose
 from beast_observatory.render.grafana import ini_env_references, render_grafana
 from beast_observatory.render.prometheus import HEADER, render_prometheus, web_config
 from beast_observatory.spec.resolve import Stack
 
+# alertmanager.yml's sections and a route's keys in the order of Alertmanager's documentation.
+ALERTMANAGER_KEY_ORDER = (
+    "global", "templates", "route", "receivers", "inhibit_rules", "time_intervals", "name",
+    "receiver", "group_by", "matchers", "continue",
+)
 DEFAULT_ALERTMANAGER_CONFIG: dict[str, Any] = {
     "route": {"receiver": "default", "group_by": ["alertname", "job"]},
     "receivers": [{"name": "default"}],
@@ -61,7 +66,7 @@ def _alertmanager_files(stack: Stack, assets: Mapping[str, bytes]) -> dict[str, 
     if am.config_path is not None:
         config = assets[am.config_path]
     else:
-        config = yaml_file(am.config or DEFAULT_ALERTMANAGER_CONFIG, HEADER)
+        config = yaml_file(key_ordered(am.config or DEFAULT_ALERTMANAGER_CONFIG, ALERTMANAGER_KEY_ORDER), HEADER)
     files = {"alertmanager/alertmanager.yml": config}
     if am.web_auth:
         files["alertmanager/web.yml"] = web_config(am.web_auth)

@@ -97,8 +97,8 @@ def up(
     view = StackView.of(bundle)
     with HostLock(transport, placement.lock_path):
         flavour = detect_compose(transport)
-        if placement.remote:
-            result = sync_bundle(transport, bundle, placement.directory)
+        result = sync_bundle(transport, bundle, placement.directory)
+        if result.uploaded or result.removed:
             echo(
                 f"synced {placement.directory} on {placement.where}: {len(result.uploaded)} uploaded, "
                 f"{len(result.removed)} removed, {result.unchanged} unchanged"
@@ -114,7 +114,7 @@ def up(
 def down(transport: Transport, placement: Placement, bundle: Bundle, *, volumes: bool) -> None:
     with HostLock(transport, placement.lock_path):
         flavour = detect_compose(transport)
-        if placement.remote and transport.read_file(f"{placement.directory}/docker-compose.yml") is None:
+        if transport.read_file(f"{placement.directory}/docker-compose.yml") is None:
             raise ObservatoryError(
                 f"nothing is deployed in {placement.directory} on {placement.where}",
                 hint="check --environment/--host, or the deploy_dir of the environment",

@@ -46,7 +46,7 @@ def host_session(
         if not check_tree(generated_dir, files).clean:
             write_tree(generated_dir, files)
             echo(f"{generated_dir}: was out of date, rebuilt from {project.path}")
-    where = placement(stack, generated_dir, options)
+    where = placement(stack, options)
     transport = open_transport(where.target)
     try:
         yield HostSession(bundle, where, transport, generated_dir)

@@ -8,6 +8,8 @@ import select
 import signal
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, cast
@@ -117,6 +119,11 @@ class LocalCommand:
         self.argv = argv
         self._process = process
         self._lines = LineBuffer(self._recv)
+        # Collected in the background: a full stderr pipe would stall a long-running command
+        # while we wait for lines on its stdout.
+        self._stderr = bytearray()
+        self._stderr_reader = threading.Thread(target=self._collect_stderr, daemon=True)
+        self._stderr_reader.start()
 
     def _recv(self, timeout: float) -> bytes:
         fd = cast("IO[bytes]", self._process.stdout).fileno()  # Popen(stdout=PIPE) sets it
@@ -124,6 +131,11 @@ class LocalCommand:
         if not readable:
             raise TimeoutError
         return os.read(fd, _CHUNK)
+
+    def _collect_stderr(self) -> None:
+        fd = cast("IO[bytes]", self._process.stderr).fileno()
+        while chunk := os.read(fd, _CHUNK):
+            self._stderr += chunk
 
     def read_line(self, timeout: float) -> bytes:
         try:
@@ -134,14 +146,22 @@ class LocalCommand:
             ) from None
 
     def close(self, timeout: float = 10.0) -> CommandResult:
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(OSError):  # it may have exited and closed its end already
+            cast("IO[bytes]", self._process.stdin).close()
+        stdout = bytearray(self._lines.take())
         try:
-            stdout, stderr = self._process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
+            while chunk := self._recv(max(deadline - time.monotonic(), 0.0)):
+                stdout += chunk
+            exit_code = self._process.wait(max(deadline - time.monotonic(), 0.0))
+        except (TimeoutError, subprocess.TimeoutExpired):
             os.killpg(self._process.pid, signal.SIGKILL)
-            stdout, stderr = self._process.communicate()
-            return CommandResult(self.argv, -1, self._lines.take() + stdout, stderr)
-        exit_code = self._process.returncode
-        return CommandResult(self.argv, exit_code, self._lines.take() + stdout, stderr)
+            self._process.wait()
+            exit_code = -1
+        self._stderr_reader.join(timeout=1.0)
+        for stream in (self._process.stdout, self._process.stderr):
+            cast("IO[bytes]", stream).close()
+        return CommandResult(self.argv, exit_code, bytes(stdout), bytes(self._stderr))
 
 
 def _checked(argv: Sequence[str]) -> tuple[str, ...]:
