@@ -107,6 +107,12 @@ def test_a_started_command_streams_lines_until_stdin_closes(local: LocalTranspor
     assert local.round_trips == 1
 
 
+def test_a_started_command_may_write_much_to_stderr(local: LocalTransport) -> None:
+    running = local.start(["sh", "-c", "head -c 1000000 /dev/zero >&2; echo done"])
+    assert running.read_line(5) == b"done\n"  # not stuck behind a full stderr pipe
+    assert len(running.close().stderr) == 1_000_000
+
+
 def test_a_started_command_that_ignores_stdin_is_killed_on_close(local: LocalTransport) -> None:
     running = local.start(["sh", "-c", "exec sleep 30"])
     assert running.close(timeout=0.2).exit_code == -1

@@ -110,18 +110,26 @@ def test_a_started_command_streams_lines_until_stdin_closes(remote: SshTransport
     assert (result.exit_code, result.stderr) == (4, b"bye\n")
 
 
+def test_a_started_command_may_write_much_to_stderr(remote: SshTransport) -> None:
+    running = remote.start(["sh", "-c", "head -c 5000000 /dev/zero >&2; echo done"])
+    assert running.read_line(10) == b"done\n"
+    assert len(running.close().stderr) == 5_000_000
+
+
 # One connection, few round trips
 
 
-def test_round_trips_are_the_sessions_sshd_started(target: HostTarget, sshd: TestSshd) -> None:
+def test_round_trips_are_the_sessions_sshd_started(
+    target: HostTarget, sshd: TestSshd, tmp_path: Path
+) -> None:
     sessions_before, logins_before = sshd.count_sessions(), logins(sshd)
     transport = SshTransport(target)
     try:
         transport.run(["true"])
-        transport.makedirs("/tmp/observatory-round-trips")
-        transport.write_file_atomic("/tmp/observatory-round-trips/a", b"a")
-        transport.read_file("/tmp/observatory-round-trips/a")
-        transport.remove("/tmp/observatory-round-trips/a")
+        transport.makedirs(f"{tmp_path}/deploy")
+        transport.write_file_atomic(f"{tmp_path}/deploy/a", b"a")
+        transport.read_file(f"{tmp_path}/deploy/a")
+        transport.remove(f"{tmp_path}/deploy/a")
         transport.run(["false"])
         transport.start(["cat"]).close()
     finally:
@@ -306,7 +314,15 @@ def test_a_refused_connection_says_nothing_listens(target: HostTarget) -> None:
     assert f"connection refused on 127.0.0.1:{port}" in error.message
 
 
-def test_an_unresolvable_name_is_a_dns_error(target: HostTarget) -> None:
+def test_an_unresolvable_name_is_a_dns_error(
+    target: HostTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The resolver is the one seam mocked here: a real lookup would send a query off this
+    # machine, and tests talk to loopback only.
+    def no_such_name(host: object, *args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
     error = connect_error(dataclasses.replace(target, host="vonnegut.invalid"))
     assert "cannot resolve the host name 'vonnegut.invalid'" in error.message
 
@@ -381,3 +397,11 @@ def test_a_connection_lost_mid_upload_leaves_the_old_file(
     assert target.read_bytes() == b"old\n"
     with pytest.raises(TransportError, match="the SSH connection failed"):
         remote.run(["true"])  # no silent reconnect: one connection per transport
+
+
+def test_a_connection_lost_mid_command_is_a_transport_error(remote: SshTransport) -> None:
+    remote.run(["true"])
+    sock = remote._connection.client.get_transport().sock  # fault injection, as above
+    threading.Timer(0.3, sock.shutdown, [socket.SHUT_RDWR]).start()
+    with pytest.raises(TransportError, match="the SSH connection failed while trying to run"):
+        remote.run(["sleep", "5"], timeout=10)

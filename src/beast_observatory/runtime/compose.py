@@ -140,6 +140,18 @@ class ComposeProject:
         return result
 
 
+# How a failed pull reads. An air-gapped host asked for an image it does not have fails
+# differently, while "Pulling", on the registry itself (`Get "https://registry-1.docker.io/v2/"`).
+_PULL_FAILED = (
+    "pull access denied",
+    "manifest unknown",
+    "no such image",
+    "repository does not exist",
+    "failed to resolve reference",
+    "error pulling image",
+)
+
+
 def explain_compose_error(output: str) -> str:
     """Keep compose's message, and say in plain words what the common ones mean."""
     lines = [line for line in output.splitlines() if line.strip()]
@@ -147,8 +159,8 @@ def explain_compose_error(output: str) -> str:
     text = output.lower()
     if "port is already allocated" in text or "address already in use" in text:
         return f"a published port is already in use by another process or container:\n    {last}"
-    if "pull access denied" in text or "manifest unknown" in text or "no such image" in text:
-        return f"an image could not be found or pulled (check the image names and tags):\n    {last}"
+    if any(sign in text for sign in _PULL_FAILED) or ("pulling" in text and "/v2/" in text):
+        return f"an image could not be found or pulled (check image names and tags):\n    {last}"
     if "required variable" in text or "is missing a value" in text:
         return f"a secret variable is not set (see .env.example; put it in .env):\n    {last}"
     return last

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from beast_observatory.deploy.sync import sync_bundle
@@ -35,6 +35,7 @@ class StackView:
     services: list[str]
     endpoints: list[Endpoint]
     secret_variables: tuple[str, ...] = ()
+    images: dict[str, str] = field(default_factory=dict)  # service -> image
 
     @classmethod
     def of(cls, bundle: Bundle) -> StackView:
@@ -43,18 +44,21 @@ class StackView:
         secrets = tuple(
             line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")
         )
-        return cls(bundle.project, sorted(compose.get("services") or {}), endpoints_from_compose(compose), secrets)
+        services = compose.get("services") or {}
+        images = {name: str(svc.get("image", "")) for name, svc in sorted(services.items())}
+        endpoints = endpoints_from_compose(compose)
+        return cls(bundle.project, sorted(services), endpoints, secrets, images)
 
 
 def gather_status(transport: Transport, view: StackView) -> list[ServiceStatus]:
     """One round trip: inspect every container of the project and probe each endpoint."""
-    result = transport.run(["sh", "-c", status_script(view.project, view.endpoints)])
+    result = transport.run(["sh", "-c", status_script(view.project, view.endpoints, view.images)])
     if result.exit_code == 70:  # noqa: PLR2004 - the script's "docker failed" code
         from beast_observatory.runtime.compose import docker_problem  # noqa: PLC0415
 
         message = result.stderr.decode("utf-8", "replace")
         raise docker_problem(message, transport.description) or RuntimeFailure(message.strip())
-    return parse_status(result.text, view.services, view.endpoints)
+    return parse_status(result.text, view.services, view.endpoints, view.images)
 
 
 def wait_healthy(
@@ -86,6 +90,31 @@ def blame_port(error: RuntimeFailure, view: StackView) -> RuntimeFailure:
     return error
 
 
+# Which pull failed: Compose v2 prints "<service> Error <why>" for each (it pulls in
+# parallel); v1 pulls one by one, "Pulling <service> (<image>)...", and stops at the first error.
+_V2_PULL_ERROR_RE = re.compile(r"^\s*([\w.-]+)\s+Error\b", re.MULTILINE)
+_V1_PULLING_RE = re.compile(r"^\s*Pulling ([\w.-]+) \(", re.MULTILINE)
+
+
+def blame_image(error: RuntimeFailure, view: StackView) -> RuntimeFailure:
+    """Name the service and the image that could not be found or pulled."""
+    if "image could not be found" not in error.message:
+        return error
+    v2 = [n for n in dict.fromkeys(_V2_PULL_ERROR_RE.findall(error.message)) if n in view.images]
+    v1 = [n for n in _V1_PULLING_RE.findall(error.message) if n in view.images][-1:]
+    by_image = [name for name, image in view.images.items() if image and image in error.message]
+    names = v2 or v1 or by_image
+    if names:
+        which = ", ".join(f"{n} (image {view.images[n]})" for n in names)
+        error.message = f"service {which}: not on this host and could not be pulled. {error.message}"
+        error.hint = (
+            "check the image name in "
+            f"environments.<env>.services.{names[0].replace('-', '_')}.image; a host "
+            "without a registry needs the image built or `docker load`ed there first"
+        )
+    return error
+
+
 def up(
     transport: Transport,
     placement: Placement,
@@ -107,7 +136,7 @@ def up(
         try:
             project.check("up", "-d", "--remove-orphans", doing="docker compose up")
         except RuntimeFailure as exc:
-            raise blame_port(exc, view) from None
+            raise blame_image(blame_port(exc, view), view) from None
         return wait_healthy(transport, view, timeout)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +56,11 @@ def endpoints_from_compose(compose: dict[str, Any]) -> list[Endpoint]:
     return out
 
 
-def status_script(project: str, endpoints: list[Endpoint]) -> str:
-    """POSIX sh: inspect the project's containers, then probe each endpoint."""
+def status_script(
+    project: str, endpoints: list[Endpoint], images: Mapping[str, str] | None = None
+) -> str:
+    """POSIX sh: inspect the project's containers, probe each endpoint, and name the
+    service images the host does not have (why a service has no container)."""
     lines = [
         "set +e",
         f"ids=$(docker ps -aq --filter label=com.docker.compose.project={shlex.quote(project)} 2>&1)",
@@ -83,6 +87,10 @@ def status_script(project: str, endpoints: list[Endpoint]) -> str:
         else:
             lines.append(f"code=$(inner {svc} {shlex.quote(inner_url)})")
         lines.append(f'echo "{MARK}probe {ep.service} $code"')
+    for image in sorted(set((images or {}).values())):
+        quoted = shlex.quote(image)
+        has_image = f"docker image inspect --format . {quoted} >/dev/null 2>&1"
+        lines.append(f"{has_image} || echo {MARK}noimage {quoted}")
     return "\n".join(lines) + "\n"
 
 
@@ -113,20 +121,32 @@ def _ports(container: dict[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _detail(state: dict[str, Any]) -> str:
+def _detail(state: dict[str, Any], restarts: int = 0) -> str:
     if state.get("Error"):
         return str(state["Error"])
+    # A crash loop shows as "restarting" (restart policy) or "exited": the exit code is the
+    # cause, whatever the healthcheck log of an earlier run says.
+    if state.get("Status") in ("exited", "restarting", "dead"):
+        again = f", restarted {restarts} time(s)" if restarts else ""
+        return f"exited with code {state.get('ExitCode')}{again}"
     logs = (state.get("Health") or {}).get("Log") or []
     if logs and state.get("Health", {}).get("Status") != "healthy":
         last = logs[-1]
         return f"healthcheck exit {last.get('ExitCode')}: {str(last.get('Output', '')).strip()[:200]}"
-    if state.get("Status") == "exited":
-        return f"exited with code {state.get('ExitCode')}"
     return ""
 
 
-def parse_status(output: str, services: list[str], endpoints: list[Endpoint]) -> list[ServiceStatus]:
+def parse_status(
+    output: str,
+    services: list[str],
+    endpoints: list[Endpoint],
+    images: Mapping[str, str] | None = None,
+) -> list[ServiceStatus]:
     """Parse the status script's output into one row per expected service (pure)."""
+    images = images or {}
+    lines = output.splitlines()
+    absent = {line.split(" ", 1)[1] for line in lines if line.startswith(f"{MARK}noimage ")}
+    output = "\n".join(line for line in lines if not line.startswith(f"{MARK}noimage "))
     inspect_text, _, probe_text = output.partition(f"{MARK}probe")
     inspect_json = inspect_text.split(f"{MARK}inspect", 1)[-1]
     containers = json.loads(inspect_json or "[]")
@@ -145,7 +165,12 @@ def parse_status(output: str, services: list[str], endpoints: list[Endpoint]) ->
     for name in services:
         c = by_service.get(name)
         if c is None:
-            rows.append(ServiceStatus(name, "", "missing", "none", "", "", (), "-", urls.get(name, ""), "no container"))
+            image = images.get(name, "")
+            detail = "no container"
+            if image in absent:
+                detail += f": image {image} is not on this host (check its name, or load it there)"
+            url = urls.get(name, "")
+            rows.append(ServiceStatus(name, "", "missing", "none", "", image, (), "-", url, detail))
             continue
         state = c.get("State", {})
         rows.append(
@@ -159,7 +184,7 @@ def parse_status(output: str, services: list[str], endpoints: list[Endpoint]) ->
                 ports=_ports(c),
                 ready=probes.get(name, "-"),
                 url=urls.get(name, ""),
-                detail=_detail(state),
+                detail=_detail(state, int(c.get("RestartCount") or 0)),
             )
         )
     return rows

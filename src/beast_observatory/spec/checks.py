@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from beast_observatory.grafana_format import check_dashboard, check_dashboard_datasources
-from beast_observatory.render.grafana import datasource_uids
+from beast_observatory.render.grafana import PROMETHEUS_UID, datasource_uids
 from beast_observatory.render.prometheus import CONTAINER_PORTS
 from beast_observatory.spec.resolve import Stack
 from beast_observatory.yamlio import YamlError, load_yaml
@@ -170,6 +170,31 @@ def check_pushgateway_jobs(stack: Stack) -> list[Problem]:
     return problems
 
 
+def _duplicates(at: SpecPath, key: str, values: list[str], taken: dict[str, str]) -> list[Problem]:
+    """A problem for each entry of a list whose `key` repeats an earlier one (or a taken value)."""
+    seen = dict(taken)
+    problems = []
+    for i, value in enumerate(values):
+        if value in seen:
+            problems.append(Problem((*at, i, key), f"{key} {value!r} is already used by {seen[value]}"))
+        seen.setdefault(value, f"{dotted(at)}[{i}]")
+    return problems
+
+
+def check_unique_names(stack: Stack) -> list[Problem]:
+    """Names that become file names, job names or uids must not repeat: one would be lost."""
+    p, g = stack.services.prometheus, stack.services.grafana
+    builtin = {"uid": {PROMETHEUS_UID: "the built-in Prometheus data source"},
+               "name": {"Prometheus": "the built-in Prometheus data source"}}
+    return [
+        *_duplicates(("services", "prometheus", "scrape_jobs"), "name", [j.name for j in p.scrape_jobs], {}),
+        *_duplicates(("services", "prometheus", "rule_files"), "name", [r.name for r in p.rule_files], {}),
+        *_duplicates(("services", "grafana", "dashboards"), "name", [d.name for d in g.dashboards], {}),
+        *_duplicates(("services", "grafana", "datasources"), "uid", [d.uid for d in g.datasources], builtin["uid"]),
+        *_duplicates(("services", "grafana", "datasources"), "name", [d.name for d in g.datasources], builtin["name"]),
+    ]
+
+
 def check_secrets(stack: Stack) -> list[Problem]:
     s = stack.services
     problems = []
@@ -205,6 +230,7 @@ def check_stack(stack: Stack, assets: Mapping[str, bytes], matches: Mapping[str,
         *check_rules(stack, assets),
         *check_dashboards(stack, assets, matches),
         *check_pushgateway_jobs(stack),
+        *check_unique_names(stack),
         *check_secrets(stack),
     ]
 

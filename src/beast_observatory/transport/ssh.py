@@ -82,6 +82,8 @@ class SshTransport:
             ) from None
         finally:
             channel.close()
+        if exit_code == -1 and not self._active():  # no exit status: the connection died
+            raise lost_error(self.description, f"run `{shown(argv)}`", EOFError())
         return CommandResult(argv, exit_code, stdout, stderr)
 
     def start(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> SshCommand:
@@ -92,13 +94,17 @@ class SshTransport:
     def _exec(self, command: str) -> Channel:
         self.connect()
         with self._lost("start a command"):
+            if not self._active():
+                raise EOFError
             transport = self._connection.client.get_transport()
-            if transport is None or not transport.is_active():
-                raise EOFError("the connection is closed")
             channel = cast("Channel", transport.open_session(timeout=self.target.connect_timeout))
             self.round_trips += 1
             channel.exec_command(command)
         return channel
+
+    def _active(self) -> bool:
+        transport = self._connection.client.get_transport()
+        return transport is not None and bool(transport.is_active())
 
     def _sftp_session(self) -> SFTPClient:
         if self._sftp is None:
@@ -189,10 +195,19 @@ class SshCommand:
         self._channel = channel
         self._host = host
         self._lines = LineBuffer(self._recv)
+        self._stderr = bytearray()
 
     def _recv(self, timeout: float) -> bytes:
-        self._channel.settimeout(timeout)
-        return self._channel.recv(_CHUNK)  # socket.timeout is TimeoutError
+        """The next stdout chunk (b"" at its end). Stderr is kept on the side as it comes:
+        left unread, it would fill the channel's window and stall the command."""
+        deadline = time.monotonic() + timeout
+        channel = self._channel
+        while True:
+            while channel.recv_stderr_ready():
+                self._stderr += channel.recv_stderr(_CHUNK)
+            if channel.recv_ready() or channel.eof_received or channel.closed:
+                return channel.recv(_CHUNK)
+            select.select([channel], [], [], _remaining(deadline))
 
     def read_line(self, timeout: float) -> bytes:
         try:
@@ -213,6 +228,7 @@ class SshCommand:
             stdout, stderr, exit_code = b"", b"", -1
         finally:
             self._channel.close()
+        stderr = bytes(self._stderr) + stderr
         return CommandResult(self.argv, exit_code, self._lines.take() + stdout, stderr)
 
 
