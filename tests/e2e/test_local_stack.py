@@ -219,12 +219,14 @@ def test_down_keeps_volumes_and_deletes_them_only_when_confirmed(running: Runnin
 
 @pytest.fixture
 def busy_socket() -> Iterator[Callable[[int], None]]:
+    """Takes a port the way another program would. Bound, not listening: the port is just as
+    busy for Docker, and the readiness probe of `status` gets "refused" at once instead of
+    waiting out its 5 s timeout on a socket that never answers."""
     held: list[socket.socket] = []
 
     def hold(port: int) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", port))
-        sock.listen()
         held.append(sock)
 
     yield hold
@@ -247,7 +249,7 @@ def test_busy_port_names_the_service(make_stack: StackFactory, busy_socket: Any)
     assert "address already in use" in rows["pushgateway"]["detail"], rows["pushgateway"]
     text = stack.cli("status")
     assert text.exit_code == 1
-    assert f"  pushgateway: " in text.stdout and str(port) in text.stdout, text.explain()
+    assert "  pushgateway: " in text.stdout and str(port) in text.stdout, text.explain()
 
 
 def test_bad_image_names_the_service_and_the_image(make_stack: StackFactory) -> None:

@@ -136,4 +136,5 @@ def prune_releases(transport: Transport, directory: str, keep: int = KEEP) -> No
 
 def write_state(transport: Transport, directory: str, bundle: Bundle, release: Release) -> None:
     state = {"release": release.name, "spec_sha256": bundle.spec_sha256}
-    transport.write_file_atomic(posixpath.join(directory, "state.json"), (json.dumps(state, indent=2) + "\n").encode())
+    data = (json.dumps(state, indent=2) + "\n").encode()
+    transport.write_file_atomic(posixpath.join(directory, "state.json"), data)

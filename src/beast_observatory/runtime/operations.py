@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -138,6 +139,15 @@ def up(
         except RuntimeFailure as exc:
             raise blame_image(blame_port(exc, view), view) from None
         return wait_healthy(transport, view, timeout)
+
+
+RELOADABLE = frozenset({"prometheus", "alertmanager"})
+
+
+def mark_applied(transport: Transport, directory: str, bundle: Bundle) -> None:
+    """Record that the host runs this bundle, healthy (plan compares against it)."""
+    state = {"spec_sha256": bundle.spec_sha256}
+    transport.write_file_atomic(f"{directory}/state.json", (json.dumps(state, indent=2) + "\n").encode())
 
 
 def down(transport: Transport, placement: Placement, bundle: Bundle, *, volumes: bool) -> None:
