@@ -124,7 +124,7 @@ def render_prometheus(stack: Stack, assets: Mapping[str, bytes]) -> dict[str, by
         if rule.path is not None:
             files[target] = assets[rule.path]
         else:
-            files[target] = yaml_file({"groups": rule.groups}, HEADER)
+            files[target] = yaml_file({"groups": key_ordered(rule.groups, RULE_KEY_ORDER)}, HEADER)
     if p.web_auth:
         files["prometheus/web.yml"] = web_config(p.web_auth)
     return files

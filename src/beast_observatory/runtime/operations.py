@@ -127,6 +127,7 @@ def up(
     view = StackView.of(bundle)
     with HostLock(transport, placement.lock_path):
         flavour = detect_compose(transport)
+        echo(f"using {flavour.describe()} on {placement.where}")
         result = sync_bundle(transport, bundle, placement.directory)
         if result.uploaded or result.removed:
             echo(
