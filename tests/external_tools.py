@@ -24,7 +24,9 @@ TIMEOUT = 120
 def _tool(name: str, install: str) -> str:
     found = shutil.which(name)
     if found is None:
-        pytest.fail(f"{name} is not on PATH; install it with `{install}` (scripts/ci-setup.sh does)")
+        pytest.fail(
+            f"{name} is not on PATH; install it with `{install}` (scripts/ci-setup.sh does)"
+        )
     return found
 
 
@@ -102,13 +104,17 @@ def compose_config(
 def secret_variables(env_dir: Path) -> dict[str, str]:
     """A placeholder value for every variable .env.example names."""
     example = (env_dir / ".env.example").read_text()
-    names = [line.split("=", 1)[0] for line in example.splitlines() if line and not line.startswith("#")]
+    names = [
+        line.split("=", 1)[0] for line in example.splitlines() if line and not line.startswith("#")
+    ]
     return {name: f"placeholder-{name.lower()}" for name in names}
 
 
 def check_compose(env_dir: Path) -> None:
     result = compose_config(compose(), env_dir / "docker-compose.yml", secret_variables(env_dir))
-    assert result.returncode == 0, f"compose rejects {env_dir / 'docker-compose.yml'}:\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"compose rejects {env_dir / 'docker-compose.yml'}:\n{result.stderr}"
+    )
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
@@ -124,7 +130,9 @@ def check_prometheus(env_dir: Path, scratch: Path) -> int:
     config = copy / "prometheus.yml"
     config.write_text(config.read_text().replace("/etc/prometheus", str(copy)))
     result = _run([promtool(), "check", "config", str(config)])
-    assert result.returncode == 0, f"promtool rejects {env_dir}/prometheus/prometheus.yml:\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, (
+        f"promtool rejects {env_dir}/prometheus/prometheus.yml:\n{result.stdout}{result.stderr}"
+    )
     rules = sorted((env_dir / "prometheus/rules").glob("*.yml"))
     for rule in rules:
         result = _run([promtool(), "check", "rules", str(rule)])

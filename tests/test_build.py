@@ -40,7 +40,9 @@ def cli(*args: str) -> int:
 
 def tree(root: Path) -> dict[str, bytes]:
     return {
-        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -104,7 +106,11 @@ def test_builds_are_identical_across_hash_seeds(stack: Path, tmp_path: Path) -> 
         env = {**os.environ, "PYTHONHASHSEED": seed}
         result = subprocess.run(
             [*command, "build", "-f", str(stack), "--out", str(out)],
-            env=env, capture_output=True, text=True, timeout=120, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert result.returncode == 0, result.stderr
         trees.append(tree(out))
@@ -123,7 +129,10 @@ def test_a_file_the_spec_no_longer_produces_is_removed(stack: Path, tmp_path: Pa
     assert build(stack, out) == 0
     assert not recording.exists()
     assert (out / "local/prometheus/rules/observatory-alerts.yml").is_file()
-    assert "prometheus/rules/observatory-recording.yml" not in (out / "local/manifest.json").read_text()
+    assert (
+        "prometheus/rules/observatory-recording.yml"
+        not in (out / "local/manifest.json").read_text()
+    )
 
 
 def test_dot_env_survives_a_rebuild(stack: Path, tmp_path: Path) -> None:
@@ -135,7 +144,7 @@ def test_dot_env_survives_a_rebuild(stack: Path, tmp_path: Path) -> None:
     assert build(stack, out) == 0
     assert secrets.read_text() == "GRAFANA_ADMIN_PASSWORD=s3cret\n"
     assert secrets.stat().st_mode & 0o777 == 0o600
-    assert ".env\"" not in (out / "local/manifest.json").read_text()
+    assert '.env"' not in (out / "local/manifest.json").read_text()
     assert build(stack, out, "--check") == 0  # .env is neither stale nor extra
 
 
@@ -203,12 +212,19 @@ def test_manifest_hashes_match_the_files(stack: Path, tmp_path: Path) -> None:
 def test_spec_hash_follows_the_environment(stack: Path, tmp_path: Path) -> None:
     out = tmp_path / "generated"
     assert build(stack, out) == 0
-    local, remote = (json.loads((out / e / "manifest.json").read_text()) for e in ("local", "remote"))
+    local, remote = (
+        json.loads((out / e / "manifest.json").read_text()) for e in ("local", "remote")
+    )
     assert local["spec_sha256"] != remote["spec_sha256"]
     stack.write_text(stack.read_text().replace("time: 30d", "time: 31d"))
     assert build(stack, out) == 0
-    assert json.loads((out / "local/manifest.json").read_text())["spec_sha256"] == local["spec_sha256"]
-    assert json.loads((out / "remote/manifest.json").read_text())["spec_sha256"] != remote["spec_sha256"]
+    assert (
+        json.loads((out / "local/manifest.json").read_text())["spec_sha256"] == local["spec_sha256"]
+    )
+    assert (
+        json.loads((out / "remote/manifest.json").read_text())["spec_sha256"]
+        != remote["spec_sha256"]
+    )
 
 
 def test_rebuild_without_rename_exchange(
@@ -218,7 +234,7 @@ def test_rebuild_without_rename_exchange(
     out = tmp_path / "generated"
     assert build(stack, out) == 0
     (out / "local/.env").write_text("X=1\n")
-    monkeypatch.setattr(writer, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(writer, "_exchange", lambda _a, _b: False)
     stack.write_text(stack.read_text().replace("time: 7d", "time: 8d"))
     assert build(stack, out) == 0
     assert b"retention.time=8d" in (out / "local/docker-compose.yml").read_bytes()
@@ -235,7 +251,9 @@ def test_unwritable_output_is_a_user_error(
     assert f"cannot write {blocker / 'generated'}" in capsys.readouterr().err
 
 
-def test_spec_is_found_under_stacks(stack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spec_is_found_under_stacks(
+    stack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(stack.parent, repo / "stacks/beast")
     monkeypatch.chdir(repo)

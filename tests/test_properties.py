@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from external_tools import check_compose, check_prometheus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +25,7 @@ from beast_observatory.spec.checks import check_all
 from beast_observatory.spec.load import parse_spec, resolve_all
 from beast_observatory.spec.models import Spec
 from beast_observatory.yamlio import dump_yaml
+from external_tools import check_compose, check_prometheus
 
 SCHEMA = Path(__file__).parents[1] / "schemas/observatory.schema.json"
 SOURCE = "observatory.yaml"
@@ -48,7 +48,9 @@ def scrape_jobs(draw: st.DrawFn) -> list[dict[str, Any]]:
     for name in draw(st.lists(names, max_size=4, unique=True)):
         job: dict[str, Any] = {
             "name": name,
-            "targets": draw(st.lists(st.builds("{}:{}".format, names, ports), min_size=1, max_size=3)),
+            "targets": draw(
+                st.lists(st.builds("{}:{}".format, names, ports), min_size=1, max_size=3)
+            ),
         }
         optional = {
             "labels": st.dictionaries(label_names, free_text, max_size=3),
@@ -57,7 +59,9 @@ def scrape_jobs(draw: st.DrawFn) -> list[dict[str, Any]]:
             "scheme": st.sampled_from(["http", "https"]),
             "scrape_interval": durations,
             "scrape_timeout": timeouts,
-            "params": st.dictionaries(label_names, st.lists(names, min_size=1, max_size=2), max_size=2),
+            "params": st.dictionaries(
+                label_names, st.lists(names, min_size=1, max_size=2), max_size=2
+            ),
         }
         for key, strategy in optional.items():
             if draw(st.booleans()):
@@ -68,10 +72,16 @@ def scrape_jobs(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 rules = st.one_of(
     st.fixed_dictionaries(
-        {"record": st.from_regex(r"job:[a-z_]{1,8}:sum", fullmatch=True), "expr": st.just("sum by (job) (up)")}
+        {
+            "record": st.from_regex(r"job:[a-z_]{1,8}:sum", fullmatch=True),
+            "expr": st.just("sum by (job) (up)"),
+        }
     ),
     st.fixed_dictionaries(
-        {"alert": st.from_regex(r"[A-Z][a-zA-Z]{0,10}", fullmatch=True), "expr": st.just("up == 0")},
+        {
+            "alert": st.from_regex(r"[A-Z][a-zA-Z]{0,10}", fullmatch=True),
+            "expr": st.just("up == 0"),
+        },
         optional={
             "for": durations,
             "labels": st.dictionaries(label_names, free_text, max_size=2),
@@ -84,7 +94,9 @@ rule_files = st.lists(
         {
             "name": names,
             "groups": st.lists(
-                st.fixed_dictionaries({"name": names, "rules": st.lists(rules, min_size=1, max_size=3)}),
+                st.fixed_dictionaries(
+                    {"name": names, "rules": st.lists(rules, min_size=1, max_size=3)}
+                ),
                 max_size=2,
                 unique_by=lambda g: g["name"],
             ),
@@ -95,11 +107,17 @@ rule_files = st.lists(
 )
 web_auth = st.fixed_dictionaries({"username": names, "password_hash": st.just(BCRYPT)})
 retention = st.fixed_dictionaries(
-    {}, optional={"time": st.sampled_from(["7d", "30d", "1y"]), "size": st.sampled_from(["512MB", "20GB"])}
+    {},
+    optional={
+        "time": st.sampled_from(["7d", "30d", "1y"]),
+        "size": st.sampled_from(["512MB", "20GB"]),
+    },
 )
 
 
-def service(port: int, extra: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[str, Any]]:
+def service(
+    port: int, extra: dict[str, st.SearchStrategy[Any]]
+) -> st.SearchStrategy[dict[str, Any]]:
     common: dict[str, st.SearchStrategy[Any]] = {
         "restart": st.sampled_from(["no", "always", "on-failure", "unless-stopped"]),
         "publish": st.booleans(),
@@ -108,8 +126,14 @@ def service(port: int, extra: dict[str, st.SearchStrategy[Any]]) -> st.SearchStr
             free_text,
             max_size=2,
         ),
-        "resources": st.fixed_dictionaries({}, optional={"cpus": st.sampled_from([0.5, 1, 2.5]), "memory": st.just("512m")}),
-        "data": st.one_of(st.just({}), st.builds(lambda n: {"volume": n}, names), st.builds(lambda n: {"path": f"/srv/{n}"}, names)),
+        "resources": st.fixed_dictionaries(
+            {}, optional={"cpus": st.sampled_from([0.5, 1, 2.5]), "memory": st.just("512m")}
+        ),
+        "data": st.one_of(
+            st.just({}),
+            st.builds(lambda n: {"volume": n}, names),
+            st.builds(lambda n: {"path": f"/srv/{n}"}, names),
+        ),
     }
     return st.fixed_dictionaries({"port": st.just(port)}, optional={**common, **extra})
 
@@ -119,38 +143,71 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
     """A spec as data; host ports are distinct so that most specs validate."""
     port_list = draw(st.lists(ports, min_size=6, max_size=6, unique=True))
     services: dict[str, Any] = {
-        "prometheus": draw(service(port_list[0], {
-            "retention": retention,
-            "global": st.fixed_dictionaries({}, optional={
-                "scrape_interval": durations,
-                "evaluation_interval": durations,
-                "external_labels": st.dictionaries(label_names, free_text, max_size=2),
-            }),
-            "scrape_self": st.booleans(),
-            "scrape_jobs": scrape_jobs(),
-            "rule_files": rule_files,
-            "web_auth": web_auth,
-        })),
-        "pushgateway": draw(service(port_list[1], {
-            "persistence": st.fixed_dictionaries({}, optional={"enabled": st.booleans(), "interval": durations}),
-            "admin_api": st.booleans(),
-            "web_auth": web_auth,
-        })),
-        "grafana": draw(service(port_list[2], {
-            "admin_user": names,
-            "admin_password": st.one_of(
-                st.just({"env": "GRAFANA_ADMIN_PASSWORD"}), st.just({"file": "/etc/observatory/grafana"})
-            ),
-            "plugins": st.lists(names, max_size=2),
-            "ini": st.dictionaries(names, st.dictionaries(names, st.one_of(names, st.integers(0, 9), st.booleans()), max_size=2), max_size=2),
-        })),
-        "alertmanager": draw(service(port_list[3], {"enabled": st.booleans(), "web_auth": web_auth})),
+        "prometheus": draw(
+            service(
+                port_list[0],
+                {
+                    "retention": retention,
+                    "global": st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "scrape_interval": durations,
+                            "evaluation_interval": durations,
+                            "external_labels": st.dictionaries(label_names, free_text, max_size=2),
+                        },
+                    ),
+                    "scrape_self": st.booleans(),
+                    "scrape_jobs": scrape_jobs(),
+                    "rule_files": rule_files,
+                    "web_auth": web_auth,
+                },
+            )
+        ),
+        "pushgateway": draw(
+            service(
+                port_list[1],
+                {
+                    "persistence": st.fixed_dictionaries(
+                        {}, optional={"enabled": st.booleans(), "interval": durations}
+                    ),
+                    "admin_api": st.booleans(),
+                    "web_auth": web_auth,
+                },
+            )
+        ),
+        "grafana": draw(
+            service(
+                port_list[2],
+                {
+                    "admin_user": names,
+                    "admin_password": st.one_of(
+                        st.just({"env": "GRAFANA_ADMIN_PASSWORD"}),
+                        st.just({"file": "/etc/observatory/grafana"}),
+                    ),
+                    "plugins": st.lists(names, max_size=2),
+                    "ini": st.dictionaries(
+                        names,
+                        st.dictionaries(
+                            names, st.one_of(names, st.integers(0, 9), st.booleans()), max_size=2
+                        ),
+                        max_size=2,
+                    ),
+                },
+            )
+        ),
+        "alertmanager": draw(
+            service(port_list[3], {"enabled": st.booleans(), "web_auth": web_auth})
+        ),
         "node_exporter": draw(service(port_list[4], {"enabled": st.booleans()})),
     }
     services["grafana"]["dashboards"] = []
     if draw(st.booleans()):
         services["extra"] = {
-            draw(names): {"image": "busybox:1.36", "ports": [f"127.0.0.1:{port_list[5]}:8080"], "restart": "always"}
+            draw(names): {
+                "image": "busybox:1.36",
+                "ports": [f"127.0.0.1:{port_list[5]}:8080"],
+                "restart": "always",
+            }
         }
     environments: dict[str, Any] = {"local": {"description": draw(free_text)}}
     if draw(st.booleans()):
@@ -187,17 +244,21 @@ def bundles(data: dict[str, Any]) -> dict[str, dict[str, bytes]]:
 
 # --- properties --------------------------------------------------------------------------
 
+
 @settings(max_examples=60, deadline=None)
 @given(data=specs(), seed=st.integers(0, 2**32 - 1))
 def test_build_is_deterministic_under_key_reordering(data: dict[str, Any], seed: int) -> None:
-    assert bundles(data) == bundles(shuffled(data, random.Random(seed)))
+    assert bundles(data) == bundles(shuffled(data, random.Random(seed)))  # noqa: S311 - not crypto
 
 
 @settings(max_examples=60, deadline=None)
 @given(data=specs())
 def test_spec_to_yaml_to_spec_is_identity(data: dict[str, Any]) -> None:
     spec = Spec.model_validate(data)
-    for dumped in (spec.model_dump(by_alias=True), spec.model_dump(by_alias=True, exclude_unset=True)):
+    for dumped in (
+        spec.model_dump(by_alias=True),
+        spec.model_dump(by_alias=True, exclude_unset=True),
+    ):
         assert parse_spec(dump_yaml(dumped), SOURCE) == spec
     assert parse_spec(dump_yaml(spec.model_dump(by_alias=True, mode="json")), SOURCE) == spec
 

@@ -81,6 +81,7 @@ SMALL_SCHEMA: dict[str, Any] = {
             "properties": {"time": {"type": "string", "default": "15d"}},
         },
         "Orphan": {"properties": {"x": {"type": "boolean"}}},
+        "FreeForm": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
 
@@ -97,7 +98,8 @@ def test_small_schema_renders_types_defaults_and_links() -> None:
     assert "How long data is kept." in top  # a referenced object's description stands in
     assert "| `labels` | map of name → string | optional | names match `^[a-z]+$` |" in top
     # Sections: as met from the top level, then unreferenced definitions.
-    assert list(sections(doc)) == ["Top level", "Retention", "Orphan"]
+    assert list(sections(doc)) == ["Top level", "Retention", "FreeForm", "Orphan"]
+    assert "Any mapping: map of name → string." in sections(doc)["FreeForm"]
     assert doc.endswith("\n")
     assert not doc.endswith("\n\n")
 

@@ -6,6 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from beast_observatory.cli.app import main
+from beast_observatory.yamlio import load_yaml
 from external_tools import (
     check_alertmanager,
     check_compose,
@@ -14,9 +17,6 @@ from external_tools import (
     compose,
     compose_config,
 )
-
-from beast_observatory.cli.app import main
-from beast_observatory.yamlio import load_yaml
 
 BCRYPT = "$2b$10$vjJLmVsXKrA1hywzVfRjgeJXGGMlTkyCdmljrIGJtST4.EqptDeGy"
 DEFAULTS = Path(__file__).parents[1] / "src/beast_observatory/defaults/stack"
@@ -173,7 +173,12 @@ def test_full_output_has_what_the_spec_asked_for(full_output: Path) -> None:
     remote = load_yaml((full_output / "remote/docker-compose.yml").read_bytes())
     services = remote["services"]
     assert sorted(services) == [
-        "alertmanager", "grafana", "node-exporter", "postgres-exporter", "prometheus", "pushgateway",
+        "alertmanager",
+        "grafana",
+        "node-exporter",
+        "postgres-exporter",
+        "prometheus",
+        "pushgateway",
     ]
     assert "/srv/observatory/prometheus:/prometheus" in services["prometheus"]["volumes"]
     assert services["node-exporter"]["ports"] == ["10.0.0.5:9110:9100"]
@@ -181,7 +186,11 @@ def test_full_output_has_what_the_spec_asked_for(full_output: Path) -> None:
     assert "name" not in remote  # Compose v1 (1.29) rejects a top-level name
     assert "version" not in remote
     example = (full_output / "local/.env.example").read_text()
-    assert example.splitlines()[-3:] == ["GRAFANA_ADMIN_PASSWORD=", "PG_PASSWORD=", "SMTP_PASSWORD="]
+    assert example.splitlines()[-3:] == [
+        "GRAFANA_ADMIN_PASSWORD=",
+        "PG_PASSWORD=",
+        "SMTP_PASSWORD=",
+    ]
 
 
 def test_compose_refuses_a_missing_secret(

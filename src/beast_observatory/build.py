@@ -38,7 +38,11 @@ def build_command(
         files = bundle.with_manifest()
         if check:
             drift = check_tree(target, files)
-            for label, paths in (("missing", drift.missing), ("stale", drift.stale), ("extra", drift.extra)):
+            for label, paths in (
+                ("missing", drift.missing),
+                ("stale", drift.stale),
+                ("extra", drift.extra),
+            ):
                 for path in paths:
                     echo(f"{label}: {target / path}")
             stale += 0 if drift.clean else 1

@@ -34,7 +34,9 @@ class SpecError(ObservatoryError):
     def __init__(self, problems: list[str], *, hint: str | None = None) -> None:
         self.problems = problems
         joined = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"the spec is not valid ({len(problems)} problem(s)):\n{joined}", hint=hint)
+        super().__init__(
+            f"the spec is not valid ({len(problems)} problem(s)):\n{joined}", hint=hint
+        )
 
 
 class TransportError(ObservatoryError):
@@ -45,5 +47,5 @@ class HostLockedError(ObservatoryError):
     """Another operation holds the host lock."""
 
 
-class RuntimeFailure(ObservatoryError):
+class RuntimeFailure(ObservatoryError):  # noqa: N818 - a name the runtime code already uses
     """docker / compose failed, or the stack did not become healthy."""

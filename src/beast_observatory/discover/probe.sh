@@ -181,7 +181,7 @@ function jsonline(line,   out, rest, m, key, p, vpart, val) {
     return out rest
 }
 # "- NAME=value" and "- --flag=value" list items (compose environment and command lists).
-function listitem(rest,   r, qc, name, val) {
+function listitem(rest,   r, qc, name, val, f) {
     r = rest; qc = ""
     f = substr(r, 1, 1)
     if (f == dq || f == q) {
@@ -194,7 +194,7 @@ function listitem(rest,   r, qc, name, val) {
     if (!secret_name(name) || is_ref(val)) return ""
     return qc substr(r, 1, RLENGTH) mark(val) qc
 }
-function yamlline(line,   ind, body, item, rest, n, keyraw, key, val, v, cm, p, uv) {
+function yamlline(line,   ind, body, item, rest, n, keyraw, key, val, v, cm, p, uv, f) {
     match(line, /^[ \t]*/); ind = RLENGTH; body = substr(line, ind + 1)
     if (sblk >= 0) {
         if (body == "") return line
@@ -215,11 +215,15 @@ function yamlline(line,   ind, body, item, rest, n, keyraw, key, val, v, cm, p, 
     val = substr(rest, RLENGTH + 1)
     key = keyraw; sub(/[ \t]*:[ \t]*$/, "", key); key = unq(key)
     v = val; cm = ""
-    if (substr(v, 1, 1) != dq && substr(v, 1, 1) != q) {
+    f = substr(v, 1, 1)
+    if (f == dq || f == q) {
+        p = index(substr(v, 2), f)
+        if (p) { cm = substr(v, p + 2); v = substr(v, 1, p + 1) }
+    } else {
         p = index(v, " #")
         if (p) { cm = substr(v, p); v = substr(v, 1, p - 1) }
     }
-    sub(/[ \t]+$/, "", v)
+    if (match(v, /[ \t]+$/)) { cm = substr(v, RSTART) cm; v = substr(v, 1, RSTART - 1) }
     if (tolower(key) ~ /^secure_?json_?data$/ && v == "") { blk = ind; return line }
     if (!(blk >= 0 && ind > blk) && !secret_name(key)) return line
     if (v == "") return line
@@ -306,14 +310,14 @@ emit_directory() {
 # One docker inspect for all containers. Env, labels and arguments come one per line (so the
 # redactor sees each value alone); "@" lines feed the rest of this script and never leave.
 CONTAINER_TEMPLATE=$(cat <<EOF
-{"k":"container","id":{{json .Id}},"name":{{json .Name}},"image":{{json .Config.Image}},"image_id":{{json .Image}},"user":{{json .Config.User}},"restart_policy":{{json .HostConfig.RestartPolicy.Name}},"healthcheck":{{json .Config.Healthcheck}},"mounts":{{json .Mounts}},"port_bindings":{{json .HostConfig.PortBindings}},"ports":{{json .NetworkSettings.Ports}},"state":{"status":{{json .State.Status}},"health":{{if .State.Health}}{{json .State.Health.Status}}{{else}}null{{end}},"started_at":{{json .State.StartedAt}},"pid":{{json .State.Pid}},"exit_code":{{json .State.ExitCode}}}}
-{{range \$i, \$a := .Config.Entrypoint}}{"k":"arg","c":{{json \$.Id}},"f":"entrypoint","i":{{\$i}},"v":{{json \$a}}}
-{{end}}{{range \$i, \$a := .Config.Cmd}}{"k":"arg","c":{{json \$.Id}},"f":"cmd","i":{{\$i}},"v":{{json \$a}}}
-{{end}}{{range .Config.Env}}{"k":"env","c":{{json \$.Id}},"v":{{json .}}}
-{{end}}{{range \$k, \$v := .Config.Labels}}{"k":"label","c":{{json \$.Id}},"v":{{json (printf "%s=%s" \$k \$v)}}}
-{{end}}{{range \$n, \$x := .NetworkSettings.Networks}}{"k":"net","c":{{json \$.Id}},"v":{{json \$n}}}
-{{end}}@svc${US}{{.Id}}${US}{{.Name}}${US}{{.Config.Image}}${US}{{.Image}}${US}{{join .Config.Entrypoint " "}}${US}{{join .Config.Cmd " "}}${US}{{.State.Running}}${US}{{range \$p, \$b := .NetworkSettings.Ports}}{{range \$b}}{{\$p}}={{.HostIp}}:{{.HostPort}} {{end}}{{end}}
-{{range .Mounts}}@mnt${US}{{\$.Id}}${US}{{.Type}}${US}{{.Source}}${US}{{.Destination}}
+{"k":"container","id":{{json .ID}},"name":{{json .Name}},"image":{{json .Config.Image}},"image_id":{{json .Image}},"user":{{json .Config.User}},"restart_policy":{{json .HostConfig.RestartPolicy.Name}},"healthcheck":{{json .Config.Healthcheck}},"mounts":{{json .Mounts}},"port_bindings":{{json .HostConfig.PortBindings}},"ports":{{json .NetworkSettings.Ports}},"state":{"status":{{json .State.Status}},"health":{{if .State.Health}}{{json .State.Health.Status}}{{else}}null{{end}},"started_at":{{json .State.StartedAt}},"pid":{{json .State.Pid}},"exit_code":{{json .State.ExitCode}}}}
+{{range \$i, \$a := .Config.Entrypoint}}{"k":"arg","c":{{json \$.ID}},"f":"entrypoint","i":{{\$i}},"v":{{json \$a}}}
+{{end}}{{range \$i, \$a := .Config.Cmd}}{"k":"arg","c":{{json \$.ID}},"f":"cmd","i":{{\$i}},"v":{{json \$a}}}
+{{end}}{{range .Config.Env}}{"k":"env","c":{{json \$.ID}},"v":{{json .}}}
+{{end}}{{range \$k, \$v := .Config.Labels}}{"k":"label","c":{{json \$.ID}},"v":{{json (printf "%s=%s" \$k \$v)}}}
+{{end}}{{range \$n, \$x := .NetworkSettings.Networks}}{"k":"net","c":{{json \$.ID}},"v":{{json \$n}}}
+{{end}}@svc${US}{{.ID}}${US}{{.Name}}${US}{{.Config.Image}}${US}{{.Image}}${US}{{range .Config.Entrypoint}}{{.}} {{end}}${US}{{range .Config.Cmd}}{{.}} {{end}}${US}{{.State.Running}}${US}{{range \$p, \$b := .NetworkSettings.Ports}}{{range \$b}}{{\$p}}={{.HostIP}}:{{.HostPort}} {{end}}{{end}}
+{{range .Mounts}}@mnt${US}{{\$.ID}}${US}{{.Type}}${US}{{.Source}}${US}{{.Destination}}
 {{end}}@proj${US}{{index .Config.Labels "com.docker.compose.project"}}${US}{{index .Config.Labels "com.docker.compose.project.working_dir"}}${US}{{index .Config.Labels "com.docker.compose.project.config_files"}}${US}{{index .Config.Labels "com.docker.compose.project.environment_file"}}
 EOF
 )
@@ -517,7 +521,7 @@ ask_api() {
         # Not reachable from the host: ask from inside the container (busybox wget).
         q_via=container
         : >"$tmp/body"
-        if docker exec "$q_id" wget -q -T 5 -O - "http://127.0.0.1:$q_port$q_path" >"$tmp/body" 2>"$tmp/herr" </dev/null; then
+        if docker exec "$q_id" wget -q -O - "http://127.0.0.1:$q_port$q_path" >"$tmp/body" 2>"$tmp/herr" </dev/null; then
             q_code=200 q_err=
         else
             q_code=$(sed -n 's/.*HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "$tmp/herr" | tail -n 1)

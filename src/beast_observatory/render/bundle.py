@@ -33,7 +33,9 @@ def key_ordered(value: Any, first: tuple[str, ...] = ()) -> Any:
     Free-form data from the spec (inline rules, compose fragments) renders the same
     whatever order its keys were written in."""
     if isinstance(value, dict):
-        keys = [k for k in first if k in value] + sorted((k for k in value if k not in first), key=str)
+        keys = [k for k in first if k in value] + sorted(
+            (k for k in value if k not in first), key=str
+        )
         return {k: key_ordered(value[k], first) for k in keys}
     if isinstance(value, list):
         return [key_ordered(v, first) for v in value]

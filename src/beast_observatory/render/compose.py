@@ -76,8 +76,13 @@ def _prometheus(stack: Stack, volumes: dict[str, Any]) -> Service:
     p = stack.services.prometheus
     out = _base(stack, "prometheus", p, {})
     out["command"] = prometheus_flags(stack)
-    out["volumes"] = ["./prometheus:/etc/prometheus:ro", _data_mount("prometheus", p, "/prometheus", volumes)]
-    out["healthcheck"] = _healthcheck(p, "http://127.0.0.1:9090/-/ready", auth=p.web_auth is not None)
+    out["volumes"] = [
+        "./prometheus:/etc/prometheus:ro",
+        _data_mount("prometheus", p, "/prometheus", volumes),
+    ]
+    out["healthcheck"] = _healthcheck(
+        p, "http://127.0.0.1:9090/-/ready", auth=p.web_auth is not None
+    )
     return out
 
 
@@ -103,22 +108,31 @@ def _pushgateway(stack: Stack, volumes: dict[str, Any]) -> Service:
     if pg.web_auth:
         mounts.insert(0, "./pushgateway:/etc/pushgateway:ro")
     out["volumes"] = mounts
-    out["healthcheck"] = _healthcheck(pg, "http://127.0.0.1:9091/-/ready", auth=pg.web_auth is not None)
+    out["healthcheck"] = _healthcheck(
+        pg, "http://127.0.0.1:9091/-/ready", auth=pg.web_auth is not None
+    )
     return out
 
 
 def secret_env(ref: SecretRef, variable: str) -> dict[str, str]:
     """Environment entries that hand a secret to Grafana without writing it anywhere."""
     if ref.env is not None:
-        return {variable: f"${{{ref.env}:?set {ref.env} in the .env file next to docker-compose.yml}}"}
+        return {
+            variable: f"${{{ref.env}:?set {ref.env} in the .env file next to docker-compose.yml}}"
+        }
     return {f"{variable}__FILE": f"/run/secrets/{variable.lower()}"}
 
 
 def _grafana(stack: Stack, volumes: dict[str, Any], files: Mapping[str, bytes]) -> Service:
     g = stack.services.grafana
-    restart_files = {k: v for k, v in files.items() if k.startswith("grafana/") and "/dashboards/" not in k}
+    restart_files = {
+        k: v for k, v in files.items() if k.startswith("grafana/") and "/dashboards/" not in k
+    }
     out = _base(stack, "grafana", g, restart_files)
-    env = {"GF_SECURITY_ADMIN_USER": g.admin_user, **secret_env(g.admin_password, "GF_SECURITY_ADMIN_PASSWORD")}
+    env = {
+        "GF_SECURITY_ADMIN_USER": g.admin_user,
+        **secret_env(g.admin_password, "GF_SECURITY_ADMIN_PASSWORD"),
+    }
     # grafana.ini's $__env{VAR} reads the container's environment: hand those variables in.
     for name in ini_env_references(g):
         env[name] = f"${{{name}:?set {name} in the .env file next to docker-compose.yml}}"
@@ -155,7 +169,9 @@ def _alertmanager(stack: Stack, volumes: dict[str, Any]) -> Service:
         "./alertmanager:/etc/alertmanager:ro",
         _data_mount("alertmanager", am, "/alertmanager", volumes),
     ]
-    out["healthcheck"] = _healthcheck(am, "http://127.0.0.1:9093/-/ready", auth=am.web_auth is not None)
+    out["healthcheck"] = _healthcheck(
+        am, "http://127.0.0.1:9093/-/ready", auth=am.web_auth is not None
+    )
     return out
 
 
@@ -175,14 +191,30 @@ def _extra(stack: Stack, name: str, fragment: Mapping[str, Any]) -> Service:
     if isinstance(labels, list):  # compose's list form: ["key=value", ...]
         labels = dict(str(item).partition("=")[::2] for item in labels)
     labels = dict(labels)
-    labels.update({f"{LABEL}.project": stack.project, f"{LABEL}.environment": stack.env_name, SERVICE_LABEL: name})
+    labels.update(
+        {
+            f"{LABEL}.project": stack.project,
+            f"{LABEL}.environment": stack.env_name,
+            SERVICE_LABEL: name,
+        }
+    )
     out["labels"] = dict(sorted(labels.items()))
     return out
 
 
 KEY_ORDER = (
-    "image", "command", "restart", "pid", "ports", "environment", "volumes", "networks",
-    "cpus", "mem_limit", "healthcheck", "labels",
+    "image",
+    "command",
+    "restart",
+    "pid",
+    "ports",
+    "environment",
+    "volumes",
+    "networks",
+    "cpus",
+    "mem_limit",
+    "healthcheck",
+    "labels",
 )
 
 
@@ -192,7 +224,9 @@ def _ordered(service: Service) -> Service:
     return {k: service[k] for k in known + sorted(set(service) - set(known))}
 
 
-def compose_services(stack: Stack, files: Mapping[str, bytes]) -> tuple[dict[str, Service], dict[str, Any]]:
+def compose_services(
+    stack: Stack, files: Mapping[str, bytes]
+) -> tuple[dict[str, Service], dict[str, Any]]:
     s = stack.services
     volumes: dict[str, Any] = {}
     services: dict[str, Service] = {}

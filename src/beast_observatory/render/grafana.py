@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -39,7 +40,12 @@ def _ini_value(value: str | int | bool) -> str:
 def ini_env_references(grafana: Grafana) -> list[str]:
     """Variables grafana.ini reads with $__env{VAR}, sorted."""
     return sorted(
-        {m for values in grafana.ini.values() for v in values.values() for m in _ENV_REF.findall(str(v))}
+        {
+            m
+            for values in grafana.ini.values()
+            for v in values.values()
+            for m in _ENV_REF.findall(str(v))
+        }
     )
 
 
@@ -63,10 +69,9 @@ def prometheus_datasource(stack: Stack) -> dict[str, Any]:
         "url": "http://prometheus:9090",
         "isDefault": True,
         "editable": False,
-        "jsonData": {
-            "httpMethod": "POST",
-            "timeInterval": stack.services.prometheus.global_.scrape_interval,
-        },
+        # No timeInterval here: tying it to the scrape interval would make a scrape interval
+        # change restart Grafana (datasources are only read at start).
+        "jsonData": {"httpMethod": "POST"},
     }
 
 
@@ -108,16 +113,17 @@ def render_providers(grafana: Grafana) -> bytes:
             "disableDeletion": True,
             "allowUiUpdates": p.allow_ui_updates,
             "updateIntervalSeconds": p.update_interval_seconds,
-            "options": {"path": f"{CONFIG_DIR}/dashboards/{p.name}", "foldersFromFilesStructure": False},
+            "options": {
+                "path": f"{CONFIG_DIR}/dashboards/{p.name}",
+                "foldersFromFilesStructure": False,
+            },
         }
         for p in grafana.dashboards
     ]
     return yaml_file({"apiVersion": 1, "providers": providers}, HEADER)
 
 
-def dashboard_files(
-    grafana: Grafana, matches: Mapping[str, tuple[str, ...]]
-) -> dict[str, str]:
+def dashboard_files(grafana: Grafana, matches: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
     """Target path in the bundle -> source asset path, for every provider's files."""
     out: dict[str, str] = {}
     for provider in grafana.dashboards:
@@ -138,6 +144,12 @@ def render_grafana(
         "grafana/provisioning/dashboards/observatory.yml": render_providers(grafana),
     }
     for target, source in dashboard_files(grafana, matches).items():
-        # Normalised: same key order as authored, 2-space indent, \n endings.
-        files[target] = json_file(json.loads(assets[source]))
+        files[target] = normalized_dashboard(assets[source])
     return files
+
+
+@lru_cache(maxsize=4096)
+def normalized_dashboard(raw: bytes) -> bytes:
+    """Same key order as authored, 2-space indent, \n endings; computed once per content,
+    not once per environment (json's indenting encoder is pure Python, so it counts)."""
+    return json_file(json.loads(raw))

@@ -14,8 +14,17 @@ CONFIG_DIR = "/etc/prometheus"
 DATA_DIR = "/prometheus"
 # Keys of rule groups and rules in the order promtool's and the docs' examples use.
 RULE_KEY_ORDER = (
-    "name", "interval", "limit", "record", "alert", "expr", "for", "keep_firing_for",
-    "labels", "annotations", "rules",
+    "name",
+    "interval",
+    "limit",
+    "record",
+    "alert",
+    "expr",
+    "for",
+    "keep_firing_for",
+    "labels",
+    "annotations",
+    "rules",
 )
 # Ports services listen on inside the compose network; the host port is the spec's `port`.
 CONTAINER_PORTS = {
@@ -46,7 +55,7 @@ def auto_scrape_jobs(stack: Stack) -> list[ScrapeJob]:
 
 
 def scrape_jobs(stack: Stack) -> list[ScrapeJob]:
-    """Automatic jobs first, then the spec's; a spec job of the same name replaces the automatic one."""
+    """Automatic jobs first, then the spec's; a spec job replaces the automatic one of its name."""
     own = {job.name for job in stack.services.prometheus.scrape_jobs}
     return [j for j in auto_scrape_jobs(stack) if j.name not in own] + list(
         stack.services.prometheus.scrape_jobs

@@ -14,8 +14,17 @@ from beast_observatory.spec.resolve import Stack
 
 # alertmanager.yml's sections and a route's keys in the order of Alertmanager's documentation.
 ALERTMANAGER_KEY_ORDER = (
-    "global", "templates", "route", "receivers", "inhibit_rules", "time_intervals", "name",
-    "receiver", "group_by", "matchers", "continue",
+    "global",
+    "templates",
+    "route",
+    "receivers",
+    "inhibit_rules",
+    "time_intervals",
+    "name",
+    "receiver",
+    "group_by",
+    "matchers",
+    "continue",
 )
 DEFAULT_ALERTMANAGER_CONFIG: dict[str, Any] = {
     "route": {"receiver": "default", "group_by": ["alertname", "job"]},
@@ -66,7 +75,9 @@ def _alertmanager_files(stack: Stack, assets: Mapping[str, bytes]) -> dict[str, 
     if am.config_path is not None:
         config = assets[am.config_path]
     else:
-        config = yaml_file(key_ordered(am.config or DEFAULT_ALERTMANAGER_CONFIG, ALERTMANAGER_KEY_ORDER), HEADER)
+        config = yaml_file(
+            key_ordered(am.config or DEFAULT_ALERTMANAGER_CONFIG, ALERTMANAGER_KEY_ORDER), HEADER
+        )
     files = {"alertmanager/alertmanager.yml": config}
     if am.web_auth:
         files["alertmanager/web.yml"] = web_config(am.web_auth)
@@ -100,13 +111,16 @@ def render_stack(
         files.update(_alertmanager_files(stack, assets))
     files["docker-compose.yml"] = render_compose(stack, files)
     files[".env.example"] = render_env_example(stack)
-    used = {k: v for k, v in assets.items() if k in _used_assets(stack, matches)}
+    wanted = _used_assets(stack, matches)
+    used = {k: v for k, v in assets.items() if k in wanted}
     return Bundle(
         project=stack.project,
         environment=stack.env_name,
         spec_sha256=stack_fingerprint(stack, used),
         files=dict(sorted(files.items())),
-        secret_files=frozenset(k for k in files if k.endswith("/web.yml")),
+        # No generated file holds a secret in clear: web.yml carries bcrypt hashes only, and
+        # must stay readable by the image's user (nobody), so nothing here needs mode 0600.
+        secret_files=frozenset(),
     )
 
 

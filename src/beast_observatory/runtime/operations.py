@@ -107,7 +107,7 @@ def blame_image(error: RuntimeFailure, view: StackView) -> RuntimeFailure:
     names = v2 or v1 or by_image
     if names:
         which = ", ".join(f"{n} (image {view.images[n]})" for n in names)
-        error.message = f"service {which}: not on this host and could not be pulled. {error.message}"
+        error.message = f"service {which}: not on this host, could not be pulled. {error.message}"
         error.hint = (
             "check the image name in "
             f"environments.<env>.services.{names[0].replace('-', '_')}.image; a host "
@@ -129,6 +129,11 @@ def up(
         flavour = detect_compose(transport)
         echo(f"using {flavour.describe()} on {placement.where}")
         result = sync_bundle(transport, bundle, placement.directory)
+        if result.swept:
+            echo(
+                f"removed {len(result.swept)} temporary file(s) left by an interrupted upload "
+                f"in {placement.directory} on {placement.where}"
+            )
         if result.uploaded or result.removed:
             echo(
                 f"synced {placement.directory} on {placement.where}: {len(result.uploaded)} uploaded, "

@@ -75,7 +75,7 @@ def status_script(
         "inner() {",
         f'  c=$(docker ps -q --filter label=com.docker.compose.project={shlex.quote(project)} '
         '--filter "label=com.docker.compose.service=$1" | head -n 1)',
-        '  [ -n "$c" ] && docker exec "$c" wget -q -T 5 -O /dev/null "$2" >/dev/null 2>&1 && echo 200 || echo 000',
+        '  [ -n "$c" ] && docker exec "$c" wget -q -O /dev/null "$2" >/dev/null 2>&1 && echo 200 || echo 000',
         "}",
     ]
     for ep in endpoints:
@@ -109,7 +109,7 @@ class ServiceStatus:
 
     @property
     def ok(self) -> bool:
-        ready_ok = self.ready in ("-", "200")
+        ready_ok = self.ready in ("-", "200", "401")  # 401: answering, behind basic auth
         return self.state == "running" and self.health in ("healthy", "none") and ready_ok
 
 
@@ -133,6 +133,8 @@ def _detail(state: dict[str, Any], restarts: int = 0) -> str:
     if logs and state.get("Health", {}).get("Status") != "healthy":
         last = logs[-1]
         return f"healthcheck exit {last.get('ExitCode')}: {str(last.get('Output', '')).strip()[:200]}"
+    if restarts:  # caught between two crashes of a loop, or recovered from one
+        return f"restarted {restarts} time(s)"
     return ""
 
 

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from beast_observatory.grafana_format import check_dashboard, check_dashboard_datasources
@@ -20,7 +21,9 @@ from beast_observatory.yamlio import YamlError, load_yaml
 
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)
 # Values that point at a secret instead of holding it.
-SECRET_REFERENCE = re.compile(r"^(\$\{?[A-Za-z_][A-Za-z0-9_]*(:?[-?][^}]*)?\}?|\$__(env|file)\{[^}]+\})$")
+SECRET_REFERENCE = re.compile(
+    r"^(\$\{?[A-Za-z_][A-Za-z0-9_]*(:?[-?][^}]*)?\}?|\$__(env|file)\{[^}]+\})$"
+)
 
 SpecPath = tuple[str | int, ...]
 
@@ -110,16 +113,26 @@ def _check_groups(groups: list[Any]) -> list[str]:
     problems = []
     names: set[str] = set()
     for g, group in enumerate(groups):
-        if not isinstance(group, dict) or not group.get("name") or not isinstance(group.get("rules"), list):
+        if (
+            not isinstance(group, dict)
+            or not group.get("name")
+            or not isinstance(group.get("rules"), list)
+        ):
             problems.append(f"groups[{g}] needs a 'name' and a 'rules' list")
             continue
         if group["name"] in names:
             problems.append(f"groups[{g}]: duplicate group name {group['name']!r}")
         names.add(group["name"])
         for r, rule in enumerate(group["rules"]):
-            ok = isinstance(rule, dict) and bool(rule.get("expr")) and (("alert" in rule) != ("record" in rule))
+            ok = (
+                isinstance(rule, dict)
+                and bool(rule.get("expr"))
+                and (("alert" in rule) != ("record" in rule))
+            )
             if not ok:
-                problems.append(f"groups[{g}].rules[{r}] needs 'expr' and exactly one of 'alert'/'record'")
+                problems.append(
+                    f"groups[{g}].rules[{r}] needs 'expr' and exactly one of 'alert'/'record'"
+                )
     return problems
 
 
@@ -133,7 +146,21 @@ def _dashboard_sources(stack: Stack, matches: Mapping[str, tuple[str, ...]]) -> 
     return out
 
 
-def check_dashboards(stack: Stack, assets: Mapping[str, bytes], matches: Mapping[str, tuple[str, ...]]) -> list[Problem]:
+@lru_cache(maxsize=4096)
+def _dashboard_checked(raw: bytes) -> tuple[Any, tuple[str, ...]]:
+    doc = json.loads(raw)
+    return doc, tuple(check_dashboard(doc))
+
+
+def _parsed_dashboard(raw: bytes) -> tuple[Any, list[str]]:
+    """A dashboard and its own problems, once per content rather than once per environment."""
+    doc, found = _dashboard_checked(raw)
+    return doc, list(found)
+
+
+def check_dashboards(
+    stack: Stack, assets: Mapping[str, bytes], matches: Mapping[str, tuple[str, ...]]
+) -> list[Problem]:
     if not stack.services.grafana.enabled:
         return []
     known = datasource_uids(stack)
@@ -141,16 +168,18 @@ def check_dashboards(stack: Stack, assets: Mapping[str, bytes], matches: Mapping
     uids: dict[str, str] = {}
     for source, where in sorted(_dashboard_sources(stack, matches).items()):
         try:
-            doc = json.loads(assets[source])
+            doc, found = _parsed_dashboard(assets[source])
         except (ValueError, UnicodeDecodeError) as exc:
             problems.append(Problem(where, f"{source}: not valid JSON: {exc}"))
             continue
-        found = check_dashboard(doc) + check_dashboard_datasources(doc, known)
+        found += check_dashboard_datasources(doc, known)
         problems += [Problem(where, f"{source}: {p}") for p in found]
         uid = doc.get("uid") if isinstance(doc, dict) else None
         if isinstance(uid, str):
             if uid in uids:
-                problems.append(Problem(where, f"{source}: dashboard uid {uid!r} is also used by {uids[uid]}"))
+                problems.append(
+                    Problem(where, f"{source}: dashboard uid {uid!r} is also used by {uids[uid]}")
+                )
             uids.setdefault(uid, source)
     return problems
 
@@ -176,7 +205,9 @@ def _duplicates(at: SpecPath, key: str, values: list[str], taken: dict[str, str]
     problems = []
     for i, value in enumerate(values):
         if value in seen:
-            problems.append(Problem((*at, i, key), f"{key} {value!r} is already used by {seen[value]}"))
+            problems.append(
+                Problem((*at, i, key), f"{key} {value!r} is already used by {seen[value]}")
+            )
         seen.setdefault(value, f"{dotted(at)}[{i}]")
     return problems
 
@@ -184,14 +215,32 @@ def _duplicates(at: SpecPath, key: str, values: list[str], taken: dict[str, str]
 def check_unique_names(stack: Stack) -> list[Problem]:
     """Names that become file names, job names or uids must not repeat: one would be lost."""
     p, g = stack.services.prometheus, stack.services.grafana
-    builtin = {"uid": {PROMETHEUS_UID: "the built-in Prometheus data source"},
-               "name": {"Prometheus": "the built-in Prometheus data source"}}
+    builtin = {
+        "uid": {PROMETHEUS_UID: "the built-in Prometheus data source"},
+        "name": {"Prometheus": "the built-in Prometheus data source"},
+    }
     return [
-        *_duplicates(("services", "prometheus", "scrape_jobs"), "name", [j.name for j in p.scrape_jobs], {}),
-        *_duplicates(("services", "prometheus", "rule_files"), "name", [r.name for r in p.rule_files], {}),
-        *_duplicates(("services", "grafana", "dashboards"), "name", [d.name for d in g.dashboards], {}),
-        *_duplicates(("services", "grafana", "datasources"), "uid", [d.uid for d in g.datasources], builtin["uid"]),
-        *_duplicates(("services", "grafana", "datasources"), "name", [d.name for d in g.datasources], builtin["name"]),
+        *_duplicates(
+            ("services", "prometheus", "scrape_jobs"), "name", [j.name for j in p.scrape_jobs], {}
+        ),
+        *_duplicates(
+            ("services", "prometheus", "rule_files"), "name", [r.name for r in p.rule_files], {}
+        ),
+        *_duplicates(
+            ("services", "grafana", "dashboards"), "name", [d.name for d in g.dashboards], {}
+        ),
+        *_duplicates(
+            ("services", "grafana", "datasources"),
+            "uid",
+            [d.uid for d in g.datasources],
+            builtin["uid"],
+        ),
+        *_duplicates(
+            ("services", "grafana", "datasources"),
+            "name",
+            [d.name for d in g.datasources],
+            builtin["name"],
+        ),
     ]
 
 
@@ -205,18 +254,26 @@ def check_secrets(stack: Stack) -> list[Problem]:
     for section, values in s.grafana.ini.items():
         for key, value in values.items():
             if looks_secret(key) and not is_reference(value):
-                problems.append(_secret_problem(("services", "grafana", "ini", section, key), grafana=True))
-    for name, fragment in s.extra.items():
+                problems.append(
+                    _secret_problem(("services", "grafana", "ini", section, key), grafana=True)
+                )
+    for path, key, value in _extra_environment(stack):
+        if looks_secret(key) and not is_reference(value):
+            problems.append(_secret_problem(path))
+    return problems
+
+
+def _extra_environment(stack: Stack) -> Iterator[tuple[SpecPath, str, object]]:
+    """(path, name, value) of every variable of the extra services, in either compose form."""
+    for name, fragment in stack.services.extra.items():
         env = fragment.get("environment") or {}
         where: SpecPath = ("services", "extra", name, "environment")
         if isinstance(env, dict):
-            items = [((*where, str(k)), str(k), v) for k, v in env.items()]
+            yield from (((*where, str(k)), str(k), v) for k, v in env.items())
         else:
-            items = [((*where, i), *str(e).partition("=")[::2]) for i, e in enumerate(env)]
-        for path, key, value in items:
-            if looks_secret(key) and not is_reference(value):
-                problems.append(_secret_problem(path))
-    return problems
+            for i, entry in enumerate(env):
+                key, _, value = str(entry).partition("=")
+                yield (*where, i), key, value
 
 
 def _secret_problem(where: SpecPath, *, grafana: bool = False) -> Problem:
@@ -224,7 +281,9 @@ def _secret_problem(where: SpecPath, *, grafana: bool = False) -> Problem:
     return Problem(where, f"holds a literal secret; use a reference such as {ref} instead")
 
 
-def check_stack(stack: Stack, assets: Mapping[str, bytes], matches: Mapping[str, tuple[str, ...]]) -> list[Problem]:
+def check_stack(
+    stack: Stack, assets: Mapping[str, bytes], matches: Mapping[str, tuple[str, ...]]
+) -> list[Problem]:
     return [
         *check_ports(stack),
         *check_rules(stack, assets),
@@ -239,4 +298,6 @@ def check_all(
     stacks: Mapping[str, Stack], assets: Mapping[str, bytes], matches: Mapping[str, tuple[str, ...]]
 ) -> list[tuple[str, Problem]]:
     """(environment, problem) for every problem of every environment, in a stable order."""
-    return [(name, p) for name in sorted(stacks) for p in check_stack(stacks[name], assets, matches)]
+    return [
+        (name, p) for name in sorted(stacks) for p in check_stack(stacks[name], assets, matches)
+    ]

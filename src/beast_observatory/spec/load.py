@@ -160,7 +160,8 @@ def read_assets(
                 f"{where(ref)}: paths must be relative to the spec and stay inside its folder"
             )
             continue
-        found = sorted(glob.glob(ref, root_dir=base, recursive=True))
+        # glob.glob, not Path.glob: root_dir keeps the matches relative to the spec.
+        found = sorted(glob.glob(ref, root_dir=base, recursive=True))  # noqa: PTH207
         files = [m for m in found if (base / m).is_file()]
         if not files:
             missing = "the glob matches no file" if glob.has_magic(ref) else "no such file"
@@ -193,7 +194,7 @@ def blame(spec: Spec, env_name: str, path: tuple[str | int, ...]) -> tuple[str |
 
 
 def find_spec(path: Path | None, cwd: Path | None = None) -> Path:
-    """The spec to use: the given one, ./observatory.yaml, or the single stacks/*/observatory.yaml."""
+    """The given spec, else ./observatory.yaml, else the one stacks/*/observatory.yaml."""
     if path is not None:
         return path
     here = cwd or Path()
@@ -225,6 +226,4 @@ def load_project(path: Path | None) -> Project:
     assets, matches = read_assets(
         path.parent, asset_paths(stacks), lambda ref: reference_location(text, source, ref)
     )
-    return Project(
-        path=path, text=text, spec=spec, assets=assets, matches=matches, stacks=stacks
-    )
+    return Project(path=path, text=text, spec=spec, assets=assets, matches=matches, stacks=stacks)

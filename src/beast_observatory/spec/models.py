@@ -11,7 +11,9 @@ SPEC_VERSION = 1
 
 Duration = Annotated[
     str,
-    StringConstraints(pattern=r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$", min_length=2),
+    StringConstraints(
+        pattern=r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$", min_length=2
+    ),
     Field(description="A Prometheus duration such as 15s, 5m, 1h30m or 30d."),
 ]
 ByteSize = Annotated[
@@ -53,12 +55,16 @@ class WebAuth(Model):
     Alertmanager). Only a bcrypt hash is stored, never a password."""
 
     username: Name
-    password_hash: str = Field(description="bcrypt hash, e.g. from `htpasswd -nBC 10 '' | tr -d ':'`.")
+    password_hash: str = Field(
+        description="bcrypt hash, e.g. from `htpasswd -nBC 10 '' | tr -d ':'`."
+    )
 
     @model_validator(mode="after")
     def _is_bcrypt(self) -> WebAuth:
         if not BCRYPT_RE.match(self.password_hash):
-            raise ValueError("password_hash must be a bcrypt hash ($2b$...), never a clear password")
+            raise ValueError(
+                "password_hash must be a bcrypt hash ($2b$...), never a clear password"
+            )
         return self
 
 
@@ -189,7 +195,9 @@ class DashboardProvider(Model):
 
 
 def _default_providers() -> list[DashboardProvider]:
-    return [DashboardProvider(name="observatory", folder="Observatory", files=["dashboards/*.json"])]
+    return [
+        DashboardProvider(name="observatory", folder="Observatory", files=["dashboards/*.json"])
+    ]
 
 
 class Grafana(ServiceBase):

@@ -35,7 +35,9 @@ class Stack:
 KeyPath = tuple[str, ...]
 
 
-def deep_merge(base: Any, override: Any, whole: frozenset[KeyPath] = frozenset(), at: KeyPath = ()) -> Any:
+def deep_merge(
+    base: Any, override: Any, whole: frozenset[KeyPath] = frozenset(), at: KeyPath = ()
+) -> Any:
     """Mappings merge key by key; anything else (lists included), and the mappings at the
     paths in ``whole``, are replaced by the override."""
     if isinstance(base, Mapping) and isinstance(override, Mapping) and at not in whole:

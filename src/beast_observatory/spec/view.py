@@ -27,7 +27,7 @@ def effective_config(stack: Stack) -> dict[str, Any]:
 
 
 def split_path(path: str) -> list[str | int]:
-    """`services.prometheus.scrape_jobs[0].name` -> ['services', 'prometheus', 'scrape_jobs', 0, 'name']."""
+    """`services.prometheus.scrape_jobs[0].name` -> [services, prometheus, scrape_jobs, 0, name]."""
     parts: list[str | int] = []
     for token in re.findall(r"[^.\[\]]+|\[\d+\]", path):
         parts.append(int(token[1:-1]) if token.startswith("[") else token)
@@ -39,15 +39,14 @@ def split_path(path: str) -> list[str | int]:
 def get_path(data: Any, path: str) -> Any:
     node = data
     for part in split_path(path):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
+        in_mapping = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if not (in_mapping or in_list):
             raise ObservatoryError(
                 f"{path}: not set in the spec (no {part!r})",
                 hint="`observatory config show` prints every effective value",
             )
+        node = node[part]
     return node
 
 
@@ -74,12 +73,10 @@ def set_path(text: str, path: str, value: Any) -> str:
         else:
             raise ObservatoryError(f"{path}: cannot descend into {part!r}", hint="check the path")
     last = parts[-1]
-    if isinstance(node, list) and isinstance(last, int) and last < len(node):
-        node[last] = value
-    elif isinstance(node, dict):
-        node[last] = value
-    else:
+    in_list = isinstance(node, list) and isinstance(last, int) and last < len(node)
+    if not (isinstance(node, dict) or in_list):
         raise ObservatoryError(f"{path}: cannot set {last!r} here", hint="check the path")
+    node[last] = value
     return doc.dumps()
 
 
