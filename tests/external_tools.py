@@ -88,6 +88,26 @@ def compose() -> tuple[str, ...]:
     )
 
 
+@cache
+def compose_v1() -> tuple[str, ...]:
+    """Debian's docker-compose 1.29: hosts in the field still run it, so the files must suit it."""
+    for candidate in ("/usr/bin/docker-compose", shutil.which("docker-compose")):
+        if candidate and Path(candidate).is_file():
+            version = subprocess.run(
+                [candidate, "version", "--short"],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
+            if version.returncode == 0 and version.stdout.startswith("1."):
+                return (candidate,)
+    pytest.fail(
+        "Compose v1 (1.29) not found at /usr/bin/docker-compose; install it with "
+        "`apt-get install docker-compose` (scripts/ci-setup.sh does)"
+    )
+
+
 def compose_config(
     command: list[str] | tuple[str, ...], file: Path, env: Mapping[str, str]
 ) -> subprocess.CompletedProcess[str]:
@@ -111,10 +131,12 @@ def secret_variables(env_dir: Path) -> dict[str, str]:
 
 
 def check_compose(env_dir: Path) -> None:
-    result = compose_config(compose(), env_dir / "docker-compose.yml", secret_variables(env_dir))
-    assert result.returncode == 0, (
-        f"compose rejects {env_dir / 'docker-compose.yml'}:\n{result.stderr}"
-    )
+    """Compose v2 and v1 both accept the file (v1 is stricter about `$` interpolation)."""
+    for command in (compose(), compose_v1()):
+        result = compose_config(command, env_dir / "docker-compose.yml", secret_variables(env_dir))
+        assert result.returncode == 0, (
+            f"{' '.join(command)} rejects {env_dir / 'docker-compose.yml'}:\n{result.stderr}"
+        )
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:

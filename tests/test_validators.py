@@ -183,6 +183,8 @@ def test_full_output_has_what_the_spec_asked_for(full_output: Path) -> None:
     assert "/srv/observatory/prometheus:/prometheus" in services["prometheus"]["volumes"]
     assert services["node-exporter"]["ports"] == ["10.0.0.5:9110:9100"]
     assert "GF_SECURITY_ADMIN_PASSWORD__FILE" in services["grafana"]["environment"]
+    # `$$` escapes the dollar: Compose v1 rejects a bare `$|` as an invalid interpolation.
+    assert "grep -qE '^$$|401'" in services["prometheus"]["healthcheck"]["test"][1]
     assert "name" not in remote  # Compose v1 (1.29) rejects a top-level name
     assert "version" not in remote
     example = (full_output / "local/.env.example").read_text()

@@ -72,7 +72,7 @@ def format_plan(plan: Plan, *, diffs: bool = True) -> str:
             lines.append(f"  {_FILE_SIGN[f.action]} {f.path} ({f.action})")
     if diffs and any(f.diff for f in plan.files):
         lines.append("")
-        lines += [f.diff.rstrip("\n") for f in plan.files if f.diff]
+        lines += [_shorten(f.diff) for f in plan.files if f.diff]
     for kind, names in sorted(plan.unmanaged.items()):
         if names:
             lines.append(f"\nNot managed by this spec (left alone): {kind}: {', '.join(names)}")
@@ -84,6 +84,18 @@ def format_plan(plan: Plan, *, diffs: bool = True) -> str:
         + (f" ({len(changed)} service(s) affected)." if plan.changed else ".")
     )
     return "\n".join(lines) + "\n"
+
+
+MAX_DIFF_LINES = 60
+
+
+def _shorten(diff: str) -> str:
+    """Long diffs (a new dashboard) are cut in the text output; --output json has them whole."""
+    lines = diff.rstrip("\n").splitlines()
+    if len(lines) <= MAX_DIFF_LINES:
+        return "\n".join(lines)
+    cut = len(lines) - MAX_DIFF_LINES
+    return "\n".join([*lines[:MAX_DIFF_LINES], f"... ({cut} more lines: see --output json)"])
 
 
 _SIGN = {"create": "+", "recreate": "-/+", "reload": "~", "remove": "-", "unchanged": " "}
