@@ -33,16 +33,29 @@ LABEL = "org.beast-observatory.bench"
 
 
 def docker(*args: str) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=120, check=True
+    )
     return done.stdout
 
 
 def start_containers(count: int, tag: str) -> None:
     for i in range(count):
         docker(
-            "run", "-d", "--name", f"obsbench-{tag}-{i:02d}", "--label", f"{LABEL}={tag}",
-            "-e", f"WORKER={i}", "-e", "API_TOKEN=bench-secret",
-            TEST_IMAGES["busybox"], "sh", "-c", "trap 'exit 0' TERM; while sleep 1; do :; done",
+            "run",
+            "-d",
+            "--name",
+            f"obsbench-{tag}-{i:02d}",
+            "--label",
+            f"{LABEL}={tag}",
+            "-e",
+            f"WORKER={i}",
+            "-e",
+            "API_TOKEN=bench-secret",
+            TEST_IMAGES["busybox"],
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; while sleep 1; do :; done",
         )
 
 
@@ -81,9 +94,13 @@ def main() -> int:
     assert len(ours) == args.containers, f"saw {len(ours)} of our {args.containers} containers"
     assert all(c["env"]["API_TOKEN"].startswith("<redacted sha256:") for c in ours)
     seconds = statistics.median(r.seconds for r, _ in runs)
-    print(f"containers on the host : {len(last.inventory['containers'])} ({len(ours)} of this benchmark)")
-    print(f"wall time (median of {args.runs}) : {seconds:.2f} s  (runs: "
-          + ", ".join(f"{r.seconds:.2f}" for r, _ in runs) + ")")
+    total = len(last.inventory["containers"])
+    print(f"containers on the host : {total} ({len(ours)} of this benchmark)")
+    print(
+        f"wall time (median of {args.runs}) : {seconds:.2f} s  (runs: "
+        + ", ".join(f"{r.seconds:.2f}" for r, _ in runs)
+        + ")"
+    )
     print(f"bytes sent (script)    : {last.bytes_sent}")
     print(f"bytes received (JSON)  : {last.bytes_received}")
     print(f"bytes transferred      : {last.bytes_sent + last.bytes_received}")

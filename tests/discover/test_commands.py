@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from beast_observatory.cli.app import main
-from beast_observatory.discover.commands import keep_comments
+from beast_observatory.deploy.target import ConnectOptions
+from beast_observatory.discover.commands import discover_target, keep_comments
 
 from .test_export import inventory
 
@@ -115,3 +116,43 @@ def test_keep_comments_applies_new_values_on_the_old_layout() -> None:
     assert yaml.safe_load(merged) == yaml.safe_load(new)
     assert "# top" in merged
     assert "# item" in merged
+
+
+def test_discover_this_machine_writes_both_files(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy = here / "deploy"
+    deploy.mkdir()
+    (deploy / "docker-compose.yml").write_text("services: {}\n")
+    assert run("discover", "--out", "out", "--dir", str(deploy)) == 0
+    inv = json.loads((here / "out/inventory.json").read_text())
+    assert inv["directories"][str(deploy)]["docker-compose.yml"]["content"] == "services: {}\n"
+    assert (here / "out/DISCOVERY.md").read_text().startswith("# Discovery of ")
+    out = capsys.readouterr().out
+    assert "this machine: " in out
+    assert "1 round trip(s)" in out
+
+
+def test_the_target_comes_from_the_spec_environment(here: Path) -> None:
+    assert run("init", ".") == 0
+    target = discover_target(None, "remote", ConnectOptions())
+    assert target.host == "vonnegut"
+    assert discover_target(None, "local", ConnectOptions()).host is None
+    assert discover_target(None, None, ConnectOptions(host="h")).host == "h"
+    (here / "observatory.yaml").unlink()
+    assert discover_target(None, "remote", ConnectOptions()).host is None  # no spec: this machine
+
+
+def test_export_without_output_says_the_side_files_need_it(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("export", "--from", str(saved_inventory(here))) == 0
+    assert "need -o FILE" in capsys.readouterr().err
+
+
+def test_import_of_a_missing_or_broken_file(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("import", "nothing.yaml") == 1
+    assert "no such file" in capsys.readouterr().err
+    (here / "broken.json").write_text("{")
+    assert run("import", "broken.json") == 1
+    assert "not JSON" in capsys.readouterr().err

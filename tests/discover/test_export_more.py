@@ -15,7 +15,9 @@ from .test_export import BCRYPT, MARK, container, publish, record, volume
 DASHBOARD = {"uid": "d1", "title": "D", "schemaVersion": 39, "panels": []}
 
 
-def base_inventory(*containers: dict[str, Any], files: dict[str, Any] | None = None) -> dict[str, Any]:
+def base_inventory(
+    *containers: dict[str, Any], files: dict[str, Any] | None = None
+) -> dict[str, Any]:
     prom = container("prometheus", "prom/prometheus", ports=publish(9090, 9090))
     return {
         "probe_version": 1,
@@ -41,8 +43,12 @@ def test_grafana_dashboards_through_providers() -> None:
     grafana = container(
         "grafana",
         "grafana/grafana",
-        env={"GF_PATHS_CONFIG": "/etc/g/custom.ini", "GF_PATHS_PROVISIONING": "/etc/g/prov",
-             "GF_SECURITY_ADMIN_PASSWORD": MARK, "GF_SECURITY_ADMIN_USER": "boss"},
+        env={
+            "GF_PATHS_CONFIG": "/etc/g/custom.ini",
+            "GF_PATHS_PROVISIONING": "/etc/g/prov",
+            "GF_SECURITY_ADMIN_PASSWORD": MARK,
+            "GF_SECURITY_ADMIN_USER": "boss",
+        },
         ports=publish(3000, 3000),
         mounts=[volume("gdata", "/var/lib/grafana")],
     )
@@ -54,7 +60,9 @@ def test_grafana_dashboards_through_providers() -> None:
     )
     files = {
         grafana["name"]: {
-            "/etc/g/custom.ini": record("[server]\nroot_url = http://x/\n[smtp]\npassword = hunter2\n"),
+            "/etc/g/custom.ini": record(
+                "[server]\nroot_url = http://x/\n[smtp]\npassword = hunter2\n"
+            ),
             "/etc/g/prov/dashboards/p.yml": record(providers),
             "/etc/g/prov/dashboards/broken.yml": record("providers: [\n"),
             "/etc/g/prov/datasources/ds.yml": record(None, error="permission denied"),
@@ -71,59 +79,108 @@ def test_grafana_dashboards_through_providers() -> None:
     assert g["ini"] == {"server": {"root_url": "http://x/"}}
     assert g["environment"] == {"GF_SMTP_PASSWORD": "${GF_SMTP_PASSWORD}"}
     assert g["dashboards"] == [
-        {"name": "main", "folder": "Ops", "files": ["dashboards/main/*.json"], "allow_ui_updates": True,
-         "update_interval_seconds": 10}
+        {
+            "name": "main",
+            "folder": "Ops",
+            "files": ["dashboards/main/*.json"],
+            "allow_ui_updates": True,
+            "update_interval_seconds": 10,
+        }
     ]
     assert sorted(side) == ["dashboards/main/good.json", "dashboards/main/odd.json"]
     said = "\n".join(notes)
-    for what in ("bad.json is not JSON", "odd.json: uid: missing", "gone.json could not be read",
-                 "provider empty: no dashboard found", "broken.yml", "ds.yml could not be read: permission denied",
-                 "admin password was redacted"):
+    for what in (
+        "bad.json is not JSON",
+        "odd.json: uid: missing",
+        "gone.json could not be read",
+        "provider empty: no dashboard found",
+        "broken.yml",
+        "ds.yml could not be read: permission denied",
+        "admin password was redacted",
+    ):
         assert what in said
 
 
 def test_grafana_admin_password_from_a_compose_reference() -> None:
     grafana = container("grafana", "grafana/grafana-oss", env={"GF_SECURITY_ADMIN_PASSWORD": MARK})
     inv = base_inventory(grafana)
-    compose = "services:\n  grafana:\n    environment:\n      - GF_SECURITY_ADMIN_PASSWORD=${ADMIN_PW}\n"
-    inv["compose_projects"] = [{"name": "beast", "working_dir": "/srv", "config_files": ["/srv/c.yml"],
-                                "files": {"/srv/c.yml": record(compose)}}]
-    spec, notes, _ = export(inv)
+    compose = (
+        "services:\n  grafana:\n    environment:\n      - GF_SECURITY_ADMIN_PASSWORD=${ADMIN_PW}\n"
+    )
+    inv["compose_projects"] = [
+        {
+            "name": "beast",
+            "working_dir": "/srv",
+            "config_files": ["/srv/c.yml"],
+            "files": {"/srv/c.yml": record(compose)},
+        }
+    ]
+    spec, _, _ = export(inv)
     assert spec["services"]["grafana"]["admin_password"] == {"env": "ADMIN_PW"}
     assert spec["services"]["grafana"]["publish"] is False
 
 
 def test_exporters_flags_and_odd_containers() -> None:
-    node = container("node", "prom/node-exporter", cmd=["--path.rootfs=/host", "--collector.systemd"],
-                     networks=["host"])
+    node = container(
+        "node",
+        "prom/node-exporter",
+        cmd=["--path.rootfs=/host", "--collector.systemd"],
+        networks=["host"],
+    )
     am = container("am", "prom/alertmanager", cmd=["--web.config.file=/etc/am/web.yml"])
-    files = {am["name"]: {"/etc/am/web.yml": record("basic_auth_users:\n  a: plain\n  b: plain\n"
-                                                  "tls_server_config: {}\n")}}
-    odd = container("odd", "busybox", env={"lower_case": "x", "PATH": "/custom"}, networks=["bridge"])
+    files = {
+        am["name"]: {
+            "/etc/am/web.yml": record(
+                "basic_auth_users:\n  a: plain\n  b: plain\ntls_server_config: {}\n"
+            )
+        }
+    }
+    odd = container(
+        "odd", "busybox", env={"lower_case": "x", "PATH": "/custom"}, networks=["bridge"]
+    )
     odd["restart_policy"] = "sometimes"
     inv = base_inventory(node, am, odd, files=files)
-    inv["containers"][0]["cmd"] = ["--storage.tsdb.retention.size=20G", "--web.config.file=/etc/p/web.yml"]
+    inv["containers"][0]["cmd"] = [
+        "--storage.tsdb.retention.size=20G",
+        "--web.config.file=/etc/p/web.yml",
+    ]
     inv["config_files"][inv["containers"][0]["name"]] = {
         "/etc/p/web.yml": record(f"basic_auth_users:\n  admin: {BCRYPT}\n"),
         "/etc/prometheus/prometheus.yml": record("scrape_configs: [\n"),
     }
     spec, notes, _ = export(inv)
     assert spec["services"]["node_exporter"] == {
-        "enabled": True, "image": "prom/node-exporter", "restart": "unless-stopped",
-        "publish": False, "healthcheck": {"interval": "30s", "timeout": "5s", "retries": 3},
-        "networks": [], "extra_flags": ["--collector.systemd"],
+        "enabled": True,
+        "image": "prom/node-exporter",
+        "restart": "unless-stopped",
+        "publish": False,
+        "healthcheck": {"interval": "30s", "timeout": "5s", "retries": 3},
+        "networks": [],
+        "extra_flags": ["--collector.systemd"],
     }
     assert "web_auth" not in spec["services"]["alertmanager"]
-    assert spec["services"]["prometheus"]["web_auth"] == {"username": "admin", "password_hash": BCRYPT}
+    assert spec["services"]["prometheus"]["web_auth"] == {
+        "username": "admin",
+        "password_hash": BCRYPT,
+    }
     assert spec["services"]["prometheus"]["retention"] == {"time": None}
     extra = spec["services"]["extra"]["odd"]
     assert extra["restart"] == "unless-stopped"
     assert extra["environment"] == {"PATH": "/custom"}
     assert spec["networks"]["bridge"] == {"external": True, "name": "bridge"}
     said = "\n".join(notes)
-    for what in ("network mode host", "2 users", "not a bcrypt hash", "only basic_auth_users",
-                 "retention size '20G'", "'lower_case' is not a NAME", "restart policy 'sometimes'",
-                 "prometheus.yml", "no volume holds /prometheus", "config /etc/alertmanager/alertmanager.yml"):
+    for what in (
+        "network mode host",
+        "2 users",
+        "not a bcrypt hash",
+        "only basic_auth_users",
+        "retention size '20G'",
+        "'lower_case' is not a NAME",
+        "restart policy 'sometimes'",
+        "prometheus.yml",
+        "no volume holds /prometheus",
+        "config /etc/alertmanager/alertmanager.yml",
+    ):
         assert what in said, what
 
 
@@ -155,12 +212,21 @@ def test_compose_fragments_of_extra_services() -> None:
     inv = base_inventory(worker)
     compose = (
         "services:\n  worker:\n    image: busybox\n"
-        "    volumes: [{type: bind, source: ./d, target: /d}, {type: volume, source: v, target: /v}]\n"
+        "    volumes: [{type: bind, source: ./d, target: /d},\n"
+        "              {type: volume, source: v, target: /v}]\n"
         "    depends_on: {prometheus: {condition: service_started}}\n    env_file: .env\n"
     )
-    inv["compose_projects"] = [{"name": "beast", "working_dir": "/srv/b", "config_files": ["/srv/b/c.yml", "/srv/b/o.yml"],
-                                "files": {"/srv/b/c.yml": record(compose),
-                                          "/srv/b/o.yml": record(None, error="no such file")}}]
+    inv["compose_projects"] = [
+        {
+            "name": "beast",
+            "working_dir": "/srv/b",
+            "config_files": ["/srv/b/c.yml", "/srv/b/o.yml"],
+            "files": {
+                "/srv/b/c.yml": record(compose),
+                "/srv/b/o.yml": record(None, error="no such file"),
+            },
+        }
+    ]
     spec, notes, _ = export(inv)
     extra = spec["services"]["extra"]["worker"]
     assert extra["volumes"][0] == {"type": "bind", "source": "/srv/b/d", "target": "/d"}

@@ -16,8 +16,12 @@ import pytest
 from beast_observatory.discover.probe import probe_argv, probe_script
 from beast_observatory.transport.local import LocalTransport
 
-from .probe_env import US, fake_docker, probe, tool_dir
+from .probe_env import BUSYBOX, US, fake_docker, probe, tool_dir
 
+SHELLS = [
+    "dash",
+    pytest.param("busybox", marks=pytest.mark.skipif(BUSYBOX is None, reason="no busybox")),
+]
 PROM_ID = "a" * 64
 GONE_ID = "b" * 64
 APP_ID = "c" * 64
@@ -112,9 +116,12 @@ def inspect_lines(
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = tmp_path_factory.mktemp("host")
+@pytest.fixture(scope="module", params=SHELLS)
+def host(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The same host seen by dash + GNU tools + curl, and by busybox sh/awk + busybox wget."""
+    root = tmp_path_factory.mktemp(f"host-{request.param}")
     config = root / "prometheus"
     (config / "rules").mkdir(parents=True)
     (config / "prometheus.yml").write_text("global:\n  scrape_interval: 20s\n")
@@ -173,7 +180,7 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ports={},
         running=False,
     )
-    bin_dir = tool_dir(root)
+    bin_dir = tool_dir(root, busybox=request.param == "busybox")
     fake_docker(
         bin_dir,
         {

@@ -81,3 +81,40 @@ def test_load_refuses_what_is_not_an_inventory(
         path.write_text(content)
     with pytest.raises(ObservatoryError, match=message):
         load_inventory(path)
+
+
+def test_api_summaries_and_sections() -> None:
+    inv = inventory()
+    inv["apis"] = {
+        "p": {
+            "/api/v1/status/buildinfo": {"status": 200, "body": {"data": {"version": "2.53.2"}}},
+            "/api/v1/targets": {
+                "status": 200,
+                "body": {"data": {"activeTargets": [{"health": "up"}, {}]}},
+            },
+            "/api/v1/status/config": {"status": 0, "body": None},
+        },
+        "g": {"/api/health": {"status": 200, "body": {"version": "11.2.0", "database": "ok"}}},
+        "pg": {
+            "/api/v1/status": {
+                "status": 200,
+                "body": {"data": {"build_information": {"version": "1.9.0"}}},
+            }
+        },
+    }
+    inv["compose_projects"] = [
+        {"name": "beast", "working_dir": "/srv", "config_files": ["/srv/c.yml"], "files": {}}
+    ]
+    inv["directories"] = {"/opt/d": {}}
+    text = render_markdown(inv)
+    for row in (
+        "| p | /api/v1/status/buildinfo | 200 | Prometheus 2.53.2 |",
+        "| p | /api/v1/targets | 200 | 2 active targets, 1 up |",
+        "| p | /api/v1/status/config | no answer | - |",
+        "| g | /api/health | 200 | version 11.2.0, database ok |",
+        "| pg | /api/v1/status | 200 | Pushgateway 1.9.0 |",
+        "- working directory: /srv",
+        "### Directory /opt/d",
+        "- healthcheck: `CMD true` every 30s",
+    ):
+        assert row in text

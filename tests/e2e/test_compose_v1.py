@@ -21,7 +21,9 @@ def v1_environment(tmp_path: Path) -> dict[str, str]:
     bindir = tmp_path / "bin"
     bindir.mkdir()
     (bindir / "docker-compose").symlink_to(V1)
-    docker = subprocess.run(["sh", "-c", "command -v docker"], capture_output=True, text=True, check=True)
+    docker = subprocess.run(
+        ["sh", "-c", "command -v docker"], capture_output=True, text=True, check=True
+    )
     (bindir / "docker").symlink_to(docker.stdout.strip())
     (tmp_path / "docker-config").mkdir()
     return {
@@ -33,7 +35,9 @@ def v1_environment(tmp_path: Path) -> dict[str, str]:
 
 def test_compose_v1_is_installed_for_these_tests() -> None:
     assert V1.exists(), "Debian's docker-compose (v1) is missing: run scripts/ci-setup.sh"
-    version = subprocess.run([str(V1), "version", "--short"], capture_output=True, text=True, check=True)
+    version = subprocess.run(
+        [str(V1), "version", "--short"], capture_output=True, text=True, check=True
+    )
     assert version.stdout.startswith("1.29")
 
 
@@ -43,7 +47,15 @@ def test_the_stack_runs_on_compose_v1(make_stack: StackFactory, tmp_path: Path) 
     built = stack.cli("build", env=env)
     assert built.exit_code == 0, built.explain()
     config = subprocess.run(
-        [str(V1), "-p", stack.project, "-f", str(stack.directory / "generated/local/docker-compose.yml"), "config", "-q"],
+        [
+            str(V1),
+            "-p",
+            stack.project,
+            "-f",
+            str(stack.directory / "generated/local/docker-compose.yml"),
+            "config",
+            "-q",
+        ],
         env={**stack.env, **env},
         capture_output=True,
         text=True,

@@ -32,7 +32,13 @@ def bundle_for(tmp_path: Path, edit: str | None = None) -> Bundle:
 
 
 def record(data: bytes) -> dict[str, Any]:
-    return {"content": data.decode(), "sha256": hashlib.sha256(data).hexdigest(), "host_path": "", "size": len(data), "error": None}
+    return {
+        "content": data.decode(),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "host_path": "",
+        "size": len(data),
+        "error": None,
+    }
 
 
 def live_inventory(bundle: Bundle, *, files: dict[str, bytes] | None = None) -> dict[str, Any]:
@@ -44,17 +50,27 @@ def live_inventory(bundle: Bundle, *, files: dict[str, bytes] | None = None) -> 
         for p in svc.get("ports") or []:
             ip, host, cport = p.rsplit(":", 2)
             ports[f"{cport}/tcp"] = [{"host_ip": ip, "host_port": host}]
-        containers.append({
-            "name": f"/{bundle.project}-{name}-1",
-            "image": svc["image"],
-            "cmd": svc.get("command"),
-            "env": {k: v for k, v in (svc.get("environment") or {}).items() if "${" not in str(v)},
-            "labels": {**svc["labels"], "com.docker.compose.project": bundle.project, "com.docker.compose.service": name},
-            "ports": ports,
-            "restart_policy": svc["restart"],
-            "state": {"status": "running", "health": "healthy"},
-        })
-    containers.append({"name": "/handmade-nginx", "image": "nginx", "labels": {}, "state": {"status": "running"}})
+        containers.append(
+            {
+                "name": f"/{bundle.project}-{name}-1",
+                "image": svc["image"],
+                "cmd": svc.get("command"),
+                "env": {
+                    k: v for k, v in (svc.get("environment") or {}).items() if "${" not in str(v)
+                },
+                "labels": {
+                    **svc["labels"],
+                    "com.docker.compose.project": bundle.project,
+                    "com.docker.compose.service": name,
+                },
+                "ports": ports,
+                "restart_policy": svc["restart"],
+                "state": {"status": "running", "health": "healthy"},
+            }
+        )
+    containers.append(
+        {"name": "/handmade-nginx", "image": "nginx", "labels": {}, "state": {"status": "running"}}
+    )
     tree = files if files is not None else dict(bundle.with_manifest())
     tree.setdefault("state.json", json.dumps({"spec_sha256": bundle.spec_sha256}).encode())
     return {
@@ -116,7 +132,9 @@ def test_an_image_change_recreates_only_that_service(tmp_path: Path) -> None:
     new = compile_project(load_project(spec), ["remote"])["remote"]
     plan = make_plan(new, live_inventory(old), deploy_dir=DEPLOY, host="h")
     assert plan.actions("recreate") == ["pushgateway"]
-    assert plan.service("pushgateway").reasons == ("image prom/pushgateway:v1.9.0 -> prom/pushgateway:v1.10.0",)  # type: ignore[union-attr]
+    assert plan.service("pushgateway").reasons == (
+        "image prom/pushgateway:v1.9.0 -> prom/pushgateway:v1.10.0",
+    )  # type: ignore[union-attr]
     assert plan.actions("reload") == []
 
 
@@ -152,7 +170,15 @@ def test_a_stopped_container_and_an_orphan_are_reported(tmp_path: Path) -> None:
     bundle = bundle_for(tmp_path)
     inv = live_inventory(bundle)
     inv["containers"][0]["state"]["status"] = "exited"
-    inv["containers"].append({"name": "/x-old-1", "labels": {"com.docker.compose.project": bundle.project, "com.docker.compose.service": "old"}})
+    inv["containers"].append(
+        {
+            "name": "/x-old-1",
+            "labels": {
+                "com.docker.compose.project": bundle.project,
+                "com.docker.compose.service": "old",
+            },
+        }
+    )
     plan = make_plan(bundle, inv, deploy_dir=DEPLOY, host="h")
     assert plan.service("prometheus").reasons == ("container is exited",)  # type: ignore[union-attr]
     assert plan.actions("remove") == ["old"]
@@ -161,7 +187,9 @@ def test_a_stopped_container_and_an_orphan_are_reported(tmp_path: Path) -> None:
 def test_a_changed_restart_hash_label_recreates(tmp_path: Path) -> None:
     bundle = bundle_for(tmp_path)
     inv = live_inventory(bundle)
-    graf = next(c for c in inv["containers"] if c["labels"].get("com.docker.compose.service") == "grafana")
+    graf = next(
+        c for c in inv["containers"] if c["labels"].get("com.docker.compose.service") == "grafana"
+    )
     graf["labels"][RESTART_HASH_LABEL] = "0" * 64
     plan = make_plan(bundle, inv, deploy_dir=DEPLOY, host="h")
     assert plan.actions("recreate") == ["grafana"]

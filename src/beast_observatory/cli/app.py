@@ -19,7 +19,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-config_app = typer.Typer(help="Show, query and edit the spec's configuration.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Show, query and edit the spec's configuration.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
 
 SpecOpt = Annotated[
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
 
 # Command modules register themselves on `app`; importing them is cheap (they import the
 # core lazily inside each command).
-from beast_observatory.cli import spec_commands as _spec_commands  # noqa: E402,F401
-from beast_observatory.cli import host_commands as _host_commands  # noqa: E402,F401
 from beast_observatory.cli import deploy_commands as _deploy_commands  # noqa: E402,F401
 from beast_observatory.cli import discover_commands as _discover_commands  # noqa: E402,F401
+from beast_observatory.cli import host_commands as _host_commands  # noqa: E402,F401
+from beast_observatory.cli import spec_commands as _spec_commands  # noqa: E402,F401

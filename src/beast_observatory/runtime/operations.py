@@ -40,10 +40,14 @@ class StackView:
 
     @classmethod
     def of(cls, bundle: Bundle) -> StackView:
-        compose: dict[str, Any] = load_yaml(bundle.files["docker-compose.yml"], "docker-compose.yml")
+        compose: dict[str, Any] = load_yaml(
+            bundle.files["docker-compose.yml"], "docker-compose.yml"
+        )
         example = bundle.files.get(".env.example", b"").decode()
         secrets = tuple(
-            line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")
+            line.split("=", 1)[0]
+            for line in example.splitlines()
+            if "=" in line and not line.startswith("#")
         )
         services = compose.get("services") or {}
         images = {name: str(svc.get("image", "")) for name, svc in sorted(services.items())}
@@ -83,7 +87,9 @@ def blame_port(error: RuntimeFailure, view: StackView) -> RuntimeFailure:
     ports = {int(p) for p in _PORT_RE.findall(error.message)}
     names = [ep.service for ep in view.endpoints if ep.port in ports]
     if names:
-        error.message = f"service {', '.join(names)}: host port {sorted(ports)[0]} is busy. {error.message}"
+        error.message = (
+            f"service {', '.join(names)}: host port {sorted(ports)[0]} is busy. {error.message}"
+        )
         error.hint = (
             "stop what holds the port, or give the service another port in "
             f"environments.<env>.services.{names[0].replace('-', '_')}.port"
@@ -136,7 +142,8 @@ def up(
             )
         if result.uploaded or result.removed:
             echo(
-                f"synced {placement.directory} on {placement.where}: {len(result.uploaded)} uploaded, "
+                f"synced {placement.directory} on {placement.where}: "
+                f"{len(result.uploaded)} uploaded, "
                 f"{len(result.removed)} removed, {result.unchanged} unchanged"
             )
         project = ComposeProject(transport, flavour, bundle.project, placement.directory)
@@ -153,7 +160,9 @@ RELOADABLE = frozenset({"prometheus", "alertmanager"})
 def mark_applied(transport: Transport, directory: str, bundle: Bundle) -> None:
     """Record that the host runs this bundle, healthy (plan compares against it)."""
     state = {"spec_sha256": bundle.spec_sha256}
-    transport.write_file_atomic(f"{directory}/state.json", (json.dumps(state, indent=2) + "\n").encode())
+    transport.write_file_atomic(
+        f"{directory}/state.json", (json.dumps(state, indent=2) + "\n").encode()
+    )
 
 
 def down(transport: Transport, placement: Placement, bundle: Bundle, *, volumes: bool) -> None:
@@ -165,7 +174,11 @@ def down(transport: Transport, placement: Placement, bundle: Bundle, *, volumes:
                 hint="check --environment/--host, or the deploy_dir of the environment",
             )
         project = ComposeProject(
-            transport, flavour, bundle.project, placement.directory, StackView.of(bundle).secret_variables
+            transport,
+            flavour,
+            bundle.project,
+            placement.directory,
+            StackView.of(bundle).secret_variables,
         )
         args = ["down", "--remove-orphans"] + (["--volumes"] if volumes else [])
         project.check(*args, doing="docker compose down")
@@ -188,7 +201,9 @@ def logs(
             hint=f"use one of: {', '.join(view.services)}",
         )
     flavour = detect_compose(transport)
-    project = ComposeProject(transport, flavour, bundle.project, placement.directory, view.secret_variables)
+    project = ComposeProject(
+        transport, flavour, bundle.project, placement.directory, view.secret_variables
+    )
     args = ["logs", "--no-color"]
     if tail is not None:
         args += ["--tail", str(tail)]
@@ -216,11 +231,22 @@ def format_status(rows: list[ServiceStatus], now: float | None = None) -> str:
     table = [header]
     for r in rows:
         table.append(
-            (r.service, r.state, r.health, r.ready, uptime(r.started_at, now) if r.state == "running" else "-",
-             r.image or "-", ",".join(r.ports) or "-", r.url or "-")
+            (
+                r.service,
+                r.state,
+                r.health,
+                r.ready,
+                uptime(r.started_at, now) if r.state == "running" else "-",
+                r.image or "-",
+                ",".join(r.ports) or "-",
+                r.url or "-",
+            )
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    ]
     lines += [f"  {r.service}: {r.detail}" for r in rows if not r.ok and r.detail]
     return "\n".join(lines) + "\n"
 

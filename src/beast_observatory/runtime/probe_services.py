@@ -63,19 +63,24 @@ def status_script(
     service images the host does not have (why a service has no container)."""
     lines = [
         "set +e",
-        f"ids=$(docker ps -aq --filter label=com.docker.compose.project={shlex.quote(project)} 2>&1)",
+        "ids=$(docker ps -aq --filter "
+        f"label=com.docker.compose.project={shlex.quote(project)} 2>&1)",
         'rc=$?; if [ $rc -ne 0 ]; then echo "$ids" >&2; exit 70; fi',
         f"echo {MARK}inspect",
         'if [ -n "$ids" ]; then docker inspect $ids; else echo "[]"; fi',
         "probe() {",
-        '  if command -v curl >/dev/null 2>&1; then curl -s -o /dev/null -m 5 -w "%{http_code}" "$1";',
-        '  elif command -v wget >/dev/null 2>&1; then wget -q -T 5 -O /dev/null "$1" && echo 200 || echo 000;',
+        "  if command -v curl >/dev/null 2>&1; then",
+        '    curl -s -o /dev/null -m 5 -w "%{http_code}" "$1";',
+        "  elif command -v wget >/dev/null 2>&1; then",
+        '    wget -q -T 5 -O /dev/null "$1" && echo 200 || echo 000;',
         "  else echo 000; fi",
         "}",
         "inner() {",
-        f'  c=$(docker ps -q --filter label=com.docker.compose.project={shlex.quote(project)} '
+        f"  c=$(docker ps -q --filter label=com.docker.compose.project={shlex.quote(project)} "
         '--filter "label=com.docker.compose.service=$1" | head -n 1)',
-        '  [ -n "$c" ] && docker exec "$c" wget -q -O /dev/null "$2" >/dev/null 2>&1 && echo 200 || echo 000',
+        # no `wget -T` in containers: Debian's busybox-static wget crashes with it
+        '  [ -n "$c" ] && docker exec "$c" wget -q -O /dev/null "$2" >/dev/null 2>&1 \\',
+        "    && echo 200 || echo 000",
         "}",
     ]
     for ep in endpoints:
@@ -117,7 +122,8 @@ def _ports(container: dict[str, Any]) -> tuple[str, ...]:
     out = []
     for cport, binds in sorted((container.get("NetworkSettings", {}).get("Ports") or {}).items()):
         for b in binds or []:
-            out.append(f"{b.get('HostIp') or '0.0.0.0'}:{b.get('HostPort')}->{cport}")
+            host_ip = b.get("HostIp") or "0.0.0.0"  # noqa: S104 - docker's own notation
+            out.append(f"{host_ip}:{b.get('HostPort')}->{cport}")
     return tuple(out)
 
 
@@ -132,7 +138,9 @@ def _detail(state: dict[str, Any], restarts: int = 0) -> str:
     logs = (state.get("Health") or {}).get("Log") or []
     if logs and state.get("Health", {}).get("Status") != "healthy":
         last = logs[-1]
-        return f"healthcheck exit {last.get('ExitCode')}: {str(last.get('Output', '')).strip()[:200]}"
+        return (
+            f"healthcheck exit {last.get('ExitCode')}: {str(last.get('Output', '')).strip()[:200]}"
+        )
     if restarts:  # caught between two crashes of a loop, or recovered from one
         return f"restarted {restarts} time(s)"
     return ""
@@ -155,7 +163,7 @@ def parse_status(
     probes = {}
     for line in (f"{MARK}probe" + probe_text).splitlines():
         if line.startswith(f"{MARK}probe "):
-            _, name, code = (line.split() + ["000"])[:3]
+            _, name, code = [*line.split(), "000"][:3]
             probes[name] = code
     by_service: dict[str, dict[str, Any]] = {}
     for c in containers:
