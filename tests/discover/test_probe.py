@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from beast_observatory.discover.inventory import parse_probe_output
 from beast_observatory.discover.probe import probe_argv, probe_script
 from beast_observatory.transport.local import LocalTransport
 
@@ -327,3 +330,36 @@ def test_the_script_is_posix_sh_that_reads_nothing_more_from_stdin() -> None:
     assert probe_argv(["/opt/a b"]) == ["sh", "-s", "--", "--dir", "/opt/a b"]
     result = LocalTransport().run(["sh", "-n", "-s"], stdin=probe_script())
     assert result.exit_code == 0, result.stderr
+
+
+SETPRIV = shutil.which("setpriv")
+
+
+@pytest.mark.skipif(SETPRIV is None, reason="no setpriv (util-linux)")
+def test_an_unprivileged_user_gets_a_report_not_a_crash() -> None:
+    """As nobody: the Docker socket is refused and a mode-000 file cannot be read; both are
+    recorded, the rest is read, and the output reaches its end record."""
+    root = Path(tempfile.mkdtemp(prefix="obsdisc-nobody-", dir="/tmp"))
+    try:
+        root.chmod(0o755)
+        (root / "locked.yml").write_text("password: hunter2\n")
+        (root / "locked.yml").chmod(0o000)
+        (root / "open.yml").write_text("ok: true\n")
+        argv = [
+            str(SETPRIV),
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            *probe_argv([str(root)]),
+        ]
+        result = LocalTransport().run(argv, stdin=probe_script())
+        inv = parse_probe_output(result.text, result.stderr.decode(), result.exit_code)
+    finally:
+        shutil.rmtree(root)
+    files = inv["directories"][str(root)]
+    assert files["locked.yml"]["error"].startswith("cannot read: ")
+    assert "Permission denied" in files["locked.yml"]["error"]
+    assert files["open.yml"]["content"] == "ok: true\n"
+    assert inv["docker"]["available"] is False
+    assert "permission denied" in inv["docker"]["error"]
+    assert not any("ended early" in p for p in inv["problems"])

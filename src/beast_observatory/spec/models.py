@@ -29,7 +29,9 @@ BCRYPT_RE = re.compile(r"^\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53}$")
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
 
 class Choice(Model):
@@ -70,9 +72,13 @@ class WebAuth(Model):
 
 class Healthcheck(Model):
     interval: Duration = "15s"
+    """Time between health checks."""
     timeout: Duration = "5s"
+    """Time one check may take."""
     retries: int = Field(5, ge=1, le=100)
+    """Failed checks before the container counts as unhealthy."""
     start_period: Duration = "20s"
+    """Grace period after start during which failures do not count."""
 
 
 class Resources(Model):
@@ -86,6 +92,7 @@ class DataStore(Choice):
     """Where a service keeps its data: a named volume (default) or a bind path on the host."""
 
     volume: Name | None = None
+    """Named volume (default: <service>-data, prefixed by compose with the project)."""
     path: str | None = Field(None, description="Absolute host path for a bind mount.")
 
     @model_validator(mode="after")
@@ -99,31 +106,44 @@ class DataStore(Choice):
 
 class ServiceBase(Model):
     enabled: bool = True
+    """Run this service in the environment."""
     image: str
     port: Port = Field(description="Host port the service is published on.")
     publish: bool = Field(True, description="Publish the port on the environment's bind address.")
     bind_address: str | None = Field(None, description="Overrides the environment's bind address.")
     restart: Literal["no", "always", "on-failure", "unless-stopped"] = "unless-stopped"
+    """Docker restart policy."""
     healthcheck: Healthcheck = Healthcheck()
+    """Timing of the container healthcheck (an HTTP readiness check)."""
     resources: Resources = Resources()
+    """CPU and memory limits."""
     environment: dict[EnvVarName, str] = Field(
         default_factory=dict, description="Extra non-secret environment variables."
     )
     data: DataStore = DataStore()
+    """Where the service keeps its data."""
     extra_flags: list[str] = Field(default_factory=list, description="Extra command-line flags.")
     networks: list[Name] = Field(default_factory=lambda: ["observatory"])
 
 
 class ScrapeJob(Model):
     name: Name
+    """job_name in prometheus.yml."""
     targets: list[str] = Field(min_length=1, description="host:port targets.")
     labels: dict[LabelName, str] = Field(default_factory=dict)
+    """Labels added to every target of the job."""
     honor_labels: bool = False
+    """Keep the scraped job/instance labels (required for a Pushgateway)."""
     metrics_path: str = "/metrics"
+    """HTTP path of the metrics."""
     scheme: Literal["http", "https"] = "http"
+    """http or https."""
     scrape_interval: Duration | None = None
+    """Overrides the global scrape interval."""
     scrape_timeout: Duration | None = None
+    """Overrides the global scrape timeout."""
     params: dict[str, list[str]] = Field(default_factory=dict)
+    """URL parameters of the scrape request."""
 
 
 class RuleFile(Model):
@@ -131,7 +151,9 @@ class RuleFile(Model):
 
     name: Name = Field(description="Rendered as prometheus/rules/<name>.yml.")
     path: str | None = None
+    """Rule file relative to the spec."""
     groups: list[dict[str, Any]] | None = None
+    """Inline rule groups, as in a Prometheus rule file."""
 
     @model_validator(mode="after")
     def _one(self) -> RuleFile:
@@ -142,56 +164,81 @@ class RuleFile(Model):
 
 class Retention(Model):
     time: Duration | None = "15d"
+    """--storage.tsdb.retention.time (a restart, data kept)."""
     size: ByteSize | None = None
+    """--storage.tsdb.retention.size."""
 
 
 class GlobalConfig(Model):
     scrape_interval: Duration = "15s"
+    """Default scrape interval."""
     scrape_timeout: Duration | None = None
+    """Default scrape timeout."""
     evaluation_interval: Duration = "15s"
+    """How often rules are evaluated."""
     external_labels: dict[LabelName, str] = Field(default_factory=dict)
+    """Labels added to every series sent outside (federation, remote write, alerts)."""
 
 
 class Prometheus(ServiceBase):
     image: str = "prom/prometheus:v2.53.2"
     port: Port = 9090
     retention: Retention = Retention()
+    """How long and how much data Prometheus keeps."""
     global_: GlobalConfig = Field(GlobalConfig(), alias="global")
     scrape_self: bool = Field(True, description="Scrape Prometheus itself (job 'prometheus').")
     scrape_jobs: list[ScrapeJob] = Field(default_factory=list)
+    """Scrape jobs besides the automatic ones for the stack's own services."""
     rule_files: list[RuleFile] = Field(default_factory=list)
+    """Alerting and recording rules, rendered to prometheus/rules/<name>.yml."""
     web_auth: WebAuth | None = None
+    """Basic auth on Prometheus' web endpoints."""
 
 
 class Persistence(Model):
     enabled: bool = True
+    """Keep pushed metrics across restarts (--persistence.file)."""
     interval: Duration = "5m"
+    """How often the persistence file is written."""
 
 
 class Pushgateway(ServiceBase):
     image: str = "prom/pushgateway:v1.9.0"
     port: Port = 9091
     persistence: Persistence = Persistence()
+    """Persistence of pushed metrics."""
     admin_api: bool = Field(False, description="Enable the admin API (wipe all metrics).")
     web_auth: WebAuth | None = None
+    """Basic auth on the Pushgateway (note: Prometheus then does not scrape it)."""
 
 
 class Datasource(Model):
     name: str
+    """Name shown in Grafana."""
     type: str
+    """Datasource plugin type, e.g. prometheus, loki."""
     uid: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]{1,40}$")]
+    """Stable uid that dashboards reference."""
     url: str
+    """URL Grafana (or the browser, for access: direct) reaches it at."""
     access: Literal["proxy", "direct"] = "proxy"
+    """proxy (through Grafana) or direct (from the browser)."""
     is_default: bool = False
+    """Make it the default datasource instead of Prometheus."""
     json_data: dict[str, Any] = Field(default_factory=dict)
+    """jsonData of the datasource; secrets only as $VAR references."""
 
 
 class DashboardProvider(Model):
     name: Name
+    """Provider name; dashboards land in grafana/dashboards/<name>/."""
     folder: str = ""
+    """Grafana folder the dashboards appear in."""
     files: list[str] = Field(min_length=1, description="Paths or globs relative to the spec.")
     allow_ui_updates: bool = False
+    """Let users save changes in the UI (they are lost on the next provisioning)."""
     update_interval_seconds: int = Field(30, ge=10)
+    """How often Grafana re-reads the dashboard files."""
 
 
 def _default_providers() -> list[DashboardProvider]:
@@ -204,11 +251,14 @@ class Grafana(ServiceBase):
     image: str = "grafana/grafana-oss:11.2.0"
     port: Port = 3000
     admin_user: str = "admin"
+    """Grafana admin login."""
     admin_password: SecretRef = SecretRef(env="GRAFANA_ADMIN_PASSWORD")
+    """Where the admin password comes from: an env variable or a host file, never a literal."""
     ini: dict[Name, dict[Name, str | int | bool]] = Field(
         default_factory=dict, description="grafana.ini sections; secrets only as $__env{VAR}."
     )
     datasources: list[Datasource] = Field(default_factory=list)
+    """Datasources besides the automatic Prometheus one (uid `prometheus`)."""
     dashboards: list[DashboardProvider] = Field(default_factory=_default_providers)
     plugins: list[str] = Field(default_factory=list)
 
