@@ -10,6 +10,9 @@ import json
 import shutil
 import socket
 import tempfile
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ SHELLS = [
 PROM_ID = "a" * 64
 GONE_ID = "b" * 64
 APP_ID = "c" * 64
+PG_ID = "d" * 64
 
 
 def free_port() -> int:
@@ -119,9 +123,37 @@ def inspect_lines(
     return "\n".join(lines) + "\n"
 
 
+PUSHGATEWAY_STATUS = {"status": "success", "data": {"build_information": {"version": "1.9.0"}}}
+
+
+class _Pushgateway(BaseHTTPRequestHandler):
+    """Answers /api/v1/status like a Pushgateway; 404 for anything else."""
+
+    def do_GET(self) -> None:
+        body = json.dumps(PUSHGATEWAY_STATUS).encode()
+        self.send_response(200 if self.path == "/api/v1/status" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture(scope="module")
+def pushgateway_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pushgateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="module", params=SHELLS)
 def host(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pushgateway_port: int
 ) -> dict[str, Any]:
     """The same host seen by dash + GNU tools + curl, and by busybox sh/awk + busybox wget."""
     root = tmp_path_factory.mktemp(f"host-{request.param}")
@@ -172,6 +204,17 @@ def host(
         ports={"9090/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]},
     )
     inspect += inspect_lines(
+        PG_ID,
+        "pg",
+        "prom/pushgateway",
+        entrypoint=["/bin/pushgateway"],
+        cmd=[],
+        env=[],
+        labels={},
+        mounts=[],
+        ports={"9091/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(pushgateway_port)}]},  # noqa: S104
+    )
+    inspect += inspect_lines(
         APP_ID,
         "app",
         "busybox:latest",
@@ -189,7 +232,7 @@ def host(
         {
             "version --format": "20.10.24-fake\n",
             "compose version": "2.40.3\n",
-            "ps -aq": f"{PROM_ID}\n{GONE_ID}\n{APP_ID}\n",
+            "ps -aq": f"{PROM_ID}\n{GONE_ID}\n{PG_ID}\n{APP_ID}\n",
             "inspect --type": inspect,
             "image inspect": '{"k":"image","id":"sha256:'
             + "1" * 64
@@ -216,7 +259,7 @@ def sha12(value: str) -> str:
 
 def test_a_container_that_vanished_is_a_problem_not_a_crash(host: dict[str, Any]) -> None:
     inv = host["inv"]
-    assert [c["name"] for c in inv["containers"]] == ["app", "hand-prometheus-1"]
+    assert [c["name"] for c in inv["containers"]] == ["app", "hand-prometheus-1", "pg"]
     assert any(GONE_ID in p and "went away" in p for p in inv["problems"])
 
 
@@ -268,6 +311,12 @@ def test_compose_projects_with_their_files(host: dict[str, Any]) -> None:
         == f"API_TOKEN=<redacted sha256:{sha12('dotenv-token')}>\n"
     )
     assert "- API_TOKEN=<redacted" in project["files"][str(root / "docker-compose.yml")]["content"]
+
+
+def test_an_api_that_answers_through_curl_or_busybox_wget(host: dict[str, Any]) -> None:
+    assert host["inv"]["apis"]["pg"] == {
+        "/api/v1/status": {"status": 200, "body": PUSHGATEWAY_STATUS}
+    }
 
 
 def test_an_api_that_does_not_answer_is_recorded(host: dict[str, Any]) -> None:

@@ -277,6 +277,7 @@ def test_changed_image_tag_recreates_only_that_service(live: Live) -> None:
 def test_rules_promtool_rejects_stop_apply_before_the_host_is_touched(live: Live) -> None:
     stack = live.stack
     procs, files, live_release = processes(stack), live_files(stack), state_release(stack)
+    made = releases(stack)
     with spec_restored(stack):
         spec = yaml.safe_load(stack.spec.spec_path.read_text())
         broken = {"name": "broken", "rules": [{"record": "job:broken:rate5m", "expr": "rate(up[5m]"}]}
@@ -292,6 +293,7 @@ def test_rules_promtool_rejects_stop_apply_before_the_host_is_touched(live: Live
         )
     assert_host_untouched(live, files, procs)
     assert state_release(stack) == live_release
+    assert releases(stack) == made, "the rejected release was kept beside the good ones"
     assert_plan_clean(live, "plan (after refusal)")
 
 

@@ -11,6 +11,7 @@ on failure, switch back to the previous release and verify again.
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,8 +103,18 @@ def _converge(project: ComposeProject, plan: Plan, *, allow_remove: bool) -> Non
     reload_services(project, plan)
 
 
-def _previous_release(transport: Transport, directory: str, current: Release) -> Release | None:
-    names = [n for n in list_releases(transport, directory) if n != current.name]
+def _live_release(directory: str, live_hashes: dict[str, Any]) -> Release | None:
+    """The release the live files came from: the newest one whose manifest is the live one.
+
+    Not simply the newest release: a release promtool rejected, or one that failed
+    verification and was rolled back, is newer than what runs and must never be rolled back to.
+    """
+    live = live_hashes.get("manifest.json")
+    names = sorted(
+        rel.split("/")[1]
+        for rel, digest in live_hashes.items()
+        if live and digest == live and re.fullmatch(r"releases/[^./][^/]*/manifest\.json", rel)
+    )
     return Release(names[-1], posixpath.join(directory, "releases", names[-1])) if names else None
 
 
@@ -140,9 +151,13 @@ def apply(
         number = int(releases[-1].split("-")[0]) + 1 if releases else 1
         release = stage_release(transport, placement.directory, bundle, live_hashes, number)
         echo(f"staged release {release.name}")
-        validate_on_host(transport, project, release, bundle)
+        try:
+            validate_on_host(transport, project, release, bundle)
+        except ObservatoryError:
+            transport.run(["rm", "-rf", release.path])  # a rejected release is never live
+            raise
         echo("validated on the host: promtool check config, docker compose config")
-        previous = _previous_release(transport, placement.directory, release)
+        previous = _live_release(placement.directory, live_hashes)
         switch_to(transport, placement.directory, release)
         _converge(project, plan, allow_remove=options.allow_remove)
         result = verify_stack(transport, view, dict(bundle.files), timeout=options.timeout, scrape_wait=options.scrape_wait)

@@ -1,8 +1,10 @@
 """Discover a live host: what runs there, how it is configured, and how to rebuild it.
 
 - ``probe.sh`` runs on the host (one round trip) and prints JSON lines, secrets redacted there;
-- ``probe.py`` sends it through a Transport (the only IO of discovery);
+- ``probe.py`` sends it through a Transport (the only host IO of discovery);
 - ``inventory.py`` parses its output into the inventory of docs/ARCHITECTURE.md (pure);
 - ``report.py`` writes ``inventory.json`` and ``DISCOVERY.md``;
-- ``export.py`` maps an inventory to a spec (pure); ``importer.py`` writes specs into stacks/.
+- ``export.py`` (with ``export_prometheus.py``, ``export_grafana.py``, ``mapping.py``) maps an
+  inventory to a spec (pure);
+- ``commands.py`` is what the CLI's discover, export and import commands do (IO).
 """

@@ -27,7 +27,6 @@ from beast_observatory.discover.inventory import is_redacted, service_kind
 from beast_observatory.discover.mapping import (
     COMPOSE_PROJECT,
     DATA_DIRS,
-    NAME,
     ExportContext,
     compose_environment,
     data_mount,
@@ -388,7 +387,3 @@ def _spec_text(data: dict[str, Any], ctx: ExportContext, inventory: Mapping[str,
         header.append("# What the spec could not carry over as it is:")
         header += [f"#   - {note}" for note in ctx.notes]
     return "\n".join(header) + "\n" + body
-
-
-def valid_name(value: str) -> bool:
-    return bool(NAME.match(value))

@@ -27,7 +27,6 @@ _NOT_SECRET = re.compile(
     r"(FILE|PATH|DIR|_URL|_NAME|_USER|_MINUTES|_SECONDS|_DAYS|_INTERVAL|_ENABLED|_TTL|_LENGTH|_HEADER|_TYPE)$"
 )
 _NS_PER_S = 1_000_000_000
-_COMPOSE_PROJECT = "com.docker.compose.project"
 
 Inventory = dict[str, Any]
 FileRecord = dict[str, Any]
@@ -134,7 +133,11 @@ def _add(parts: _Parts, kind: object, record: dict[str, Any]) -> bool:
         "api": parts.apis,
     }
     if kind in ("meta", "host", "docker"):
-        setattr(parts, str(kind), record)
+        setattr(parts, str(kind), {**getattr(parts, str(kind)), **record})
+    elif kind == "compose":  # the compose versions come last: asked in the background
+        parts.docker.update(
+            compose_plugin_b=record.get("plugin_b"), compose_standalone_b=record.get("standalone_b")
+        )
     elif kind == "container":
         parts.containers[str(record.get("id"))] = record
     elif kind in ("arg", "env", "label", "net"):
@@ -416,17 +419,6 @@ def parse_probe_output(stdout: str, stderr: str = "", exit_code: int = 0) -> Inv
     }
     inventory["problems"] = sorted(set(parts.problems))
     return inventory
-
-
-def containers_of_project(
-    inventory: Mapping[str, Any], project: str | None
-) -> list[dict[str, Any]]:
-    """The containers of a compose project (None: those of no project)."""
-    return [
-        c
-        for c in inventory.get("containers") or []
-        if (c.get("labels") or {}).get(_COMPOSE_PROJECT) == project
-    ]
 
 
 def file_errors(inventory: Mapping[str, Any]) -> list[tuple[str, str, str]]:

@@ -40,6 +40,9 @@ setup_tools() {
             break
         fi
     done
+    # busybox-static's wget crashes on -T (a timeout) when a request fails: bound wget with
+    # timeout(1) instead, where the host has it.
+    if command -v timeout >/dev/null 2>&1; then TMO="timeout 15"; else TMO=; fi
     if command -v curl >/dev/null 2>&1; then HTTP=curl
     elif command -v wget >/dev/null 2>&1; then HTTP=wget
     else HTTP=; fi
@@ -333,11 +336,27 @@ probe_docker() {
         printf '{"k":"docker","available":false,"error_b":"%s"}\n' "$(s "${msg:-docker version failed}")"
         return 1
     fi
-    plugin=$(docker compose version --short 2>/dev/null </dev/null) || plugin=
-    standalone=$(docker-compose version --short 2>/dev/null </dev/null) || standalone=
-    printf '{"k":"docker","available":true,"server_version_b":%s,"compose_plugin_b":%s,"compose_standalone_b":%s}\n' \
-        "$(sn "$ver")" "$(sn "$plugin")" "$(sn "$standalone")"
+    printf '{"k":"docker","available":true,"server_version_b":%s}\n' "$(sn "$ver")"
+    # docker-compose v1 is a Python program that takes half a second to say its version: ask
+    # both flavours in the background while the rest of the probe runs (compose_versions).
+    docker compose version --short >"$tmp/compose-plugin" 2>/dev/null </dev/null &
+    plugin_pid=$!
+    if command -v docker-compose >/dev/null 2>&1; then
+        docker-compose version --short >"$tmp/compose-standalone" 2>/dev/null </dev/null &
+        standalone_pid=$!
+    else
+        standalone_pid=
+    fi
     return 0
+}
+
+compose_versions() {
+    wait "$plugin_pid" 2>/dev/null && plugin=$(sed -n 1p "$tmp/compose-plugin") || plugin=
+    standalone=
+    if [ -n "$standalone_pid" ] && wait "$standalone_pid" 2>/dev/null; then
+        standalone=$(sed -n 1p "$tmp/compose-standalone")
+    fi
+    printf '{"k":"compose","plugin_b":%s,"standalone_b":%s}\n' "$(sn "$plugin")" "$(sn "$standalone")"
 }
 
 inspect_containers() {
@@ -501,7 +520,7 @@ http_get() {
     case "$HTTP" in
         curl) curl -sS -m 5 --connect-timeout 2 -o "$tmp/body" -w '%{http_code}' "$1" 2>"$tmp/herr" ;;
         wget)
-            wget -S -T 5 -t 1 -O "$tmp/body" "$1" >/dev/null 2>"$tmp/herr"
+            $TMO wget -S -O "$tmp/body" "$1" >/dev/null 2>"$tmp/herr"
             code=$(sed -n 's/^ *HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "$tmp/herr" | tail -n 1)
             printf '%s' "${code:-000}" ;;
         *) echo "no curl or wget on the host" >"$tmp/herr"; printf 000 ;;
@@ -521,7 +540,8 @@ ask_api() {
         # Not reachable from the host: ask from inside the container (busybox wget).
         q_via=container
         : >"$tmp/body"
-        if docker exec "$q_id" wget -q -O - "http://127.0.0.1:$q_port$q_path" >"$tmp/body" 2>"$tmp/herr" </dev/null; then
+        if $TMO docker exec "$q_id" wget -q -O - "http://127.0.0.1:$q_port$q_path" \
+            >"$tmp/body" 2>"$tmp/herr" </dev/null; then
             q_code=200 q_err=
         else
             q_code=$(sed -n 's/.*HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "$tmp/herr" | tail -n 1)
@@ -566,6 +586,7 @@ main() {
         inspect_volumes_and_networks
         compose_projects
         read_configs_and_apis
+        compose_versions
     fi
     while [ $# -gt 0 ]; do
         case "$1" in
