@@ -6,9 +6,12 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from beast_observatory.deploy.target import ConnectOptions
 
 from beast_observatory.cli.app import DEFAULT_SPEC, SpecOpt, app
 
@@ -43,7 +46,7 @@ OutOpt = Annotated[Path | None, typer.Option("--out", help="Generated root (defa
 
 def connect_options(
     host: str | None, ssh_config: Path | None, known_hosts: Path | None, accept_new: bool
-):  # type: ignore[no-untyped-def]
+) -> ConnectOptions:
     from beast_observatory.deploy.target import ConnectOptions  # noqa: PLC0415
 
     return ConnectOptions(
