@@ -117,12 +117,15 @@ def test_a_changed_scrape_interval_reloads_prometheus_only(tmp_path: Path) -> No
     plan = make_plan(new, live_inventory(old), deploy_dir=DEPLOY, host="h")
     assert plan.changed
     prom = plan.service("prometheus")
-    assert prom is not None and prom.action == "reload"
+    assert prom is not None
+    assert prom.action == "reload"
     assert any("global.scrape_interval 15s -> 30s" in r for r in prom.reasons)
     assert [f.path for f in plan.files] == ["prometheus/prometheus.yml"]
-    assert plan.actions("recreate") == [] and plan.actions("reload") == ["prometheus"]
+    assert plan.actions("recreate") == []
+    assert plan.actions("reload") == ["prometheus"]
     diff = plan.files[0].diff
-    assert "-  scrape_interval: 15s" in diff and "+  scrape_interval: 30s" in diff
+    assert "-  scrape_interval: 15s" in diff
+    assert "+  scrape_interval: 30s" in diff
 
 
 def test_an_image_change_recreates_only_that_service(tmp_path: Path) -> None:
@@ -162,7 +165,8 @@ def test_an_empty_host_creates_everything(tmp_path: Path) -> None:
     assert sorted(plan.actions("create")) == ["grafana", "prometheus", "pushgateway"]
     assert {f.action for f in plan.files} == {"add"}
     doc = plan.to_json()
-    assert doc["format_version"] == 1 and doc["changed"] is True
+    assert doc["format_version"] == 1
+    assert doc["changed"] is True
     json.dumps(doc)
 
 

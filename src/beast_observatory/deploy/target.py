@@ -57,7 +57,8 @@ def placement(stack: Stack, options: ConnectOptions) -> Placement:
         host=host,
         user=ssh.user if ssh else None,
         port=ssh.port if ssh else None,
-        identity_file=options.identity_file or (Path(ssh.identity_file) if ssh and ssh.identity_file else None),
+        identity_file=options.identity_file
+        or (Path(ssh.identity_file) if ssh and ssh.identity_file else None),
         ssh_config_path=options.ssh_config or _env_path("OBSERVATORY_SSH_CONFIG"),
         known_hosts_path=options.known_hosts or _env_path("OBSERVATORY_KNOWN_HOSTS"),
         accept_new_host_key=options.accept_new_host_key,

@@ -60,7 +60,7 @@ def render_ini(grafana: Grafana) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def prometheus_datasource(stack: Stack) -> dict[str, Any]:
+def prometheus_datasource() -> dict[str, Any]:
     return {
         "name": "Prometheus",
         "type": "prometheus",
@@ -97,9 +97,9 @@ def datasource_uids(stack: Stack) -> set[str]:
 def render_datasources(stack: Stack) -> bytes:
     extra = [_datasource(d) for d in stack.services.grafana.datasources]
     if any(d["isDefault"] for d in extra):
-        base = {**prometheus_datasource(stack), "isDefault": False}
+        base = {**prometheus_datasource(), "isDefault": False}
     else:
-        base = prometheus_datasource(stack)
+        base = prometheus_datasource()
     return yaml_file({"apiVersion": 1, "datasources": [base, *extra]}, HEADER)
 
 
