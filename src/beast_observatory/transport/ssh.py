@@ -180,7 +180,10 @@ class SshTransport:
             yield
         except (SSHException, EOFError) as exc:
             raise lost_error(self.description, f"{doing} {path}", exc) from exc
-        except OSError as exc:  # an SFTP status: the file, not the connection
+        except OSError as exc:
+            if exc.errno is None:  # paramiko's "Socket is closed": the connection went away
+                raise lost_error(self.description, f"{doing} {path}", exc) from exc
+            # an SFTP status (it carries an errno): the file, not the connection
             raise TransportError(
                 f"{self.description}: cannot {doing} {path}: {exc.strerror or exc}",
                 hint="check that the directory exists and that the SSH user may write there",
