@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import CliResult
+from .conftest import CliResult, observatory_argv
 from .docker_env import TEST_IMAGES
 from .remote_fixtures import REMOTE_PREFIX, RemoteStack, manifest_files, sha256_file
 
@@ -30,7 +30,9 @@ FOREIGN_LABEL = "org.beast-observatory.e2e-foreign"
 
 
 def docker(*args: str, check: bool = True) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=60, check=False
+    )
     if check and done.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
@@ -64,7 +66,7 @@ def health(container: str) -> str:
     return str((state.get("Health") or {}).get("Status") or state["Status"])
 
 
-def live_files(stack: RemoteStack) -> dict[str, str]:
+def live_files(stack: RemoteStack) -> dict[str, str | None]:
     """sha256 of every file the live manifest names, as it is on the host (None: missing)."""
     return {rel: file_digest(stack.deploy_dir / rel) for rel in stack.host_manifest()}
 
@@ -170,3 +172,31 @@ def wait_until(condition: Any, timeout: float, what: str, interval: float = 0.2)
             pytest.fail(f"{what}: not within {timeout:g}s")
         time.sleep(interval)
     return value
+
+
+@dataclass
+class Background:
+    """A CLI command running in the background, its output going to a file (a pipe nobody
+    reads would block it once the plan it prints fills the pipe)."""
+
+    process: subprocess.Popen[str]
+    output: Path
+
+    def finish(self, timeout: float) -> tuple[int, str]:
+        self.process.wait(timeout=timeout)
+        return self.process.returncode, self.output.read_text()
+
+
+def start_logged(stack: RemoteStack, output: Path, command: str, *args: str) -> Background:
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            [*observatory_argv(), *stack.argv(command, *args)],
+            cwd=stack.spec.directory,
+            env=stack.spec.env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    stack.started.append(process)  # killed at tear-down if still running
+    return Background(process, output)

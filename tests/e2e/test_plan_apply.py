@@ -27,6 +27,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +50,7 @@ from .plan_fixtures import (
     release_manifest,
     releases,
     retagged,
+    start_logged,
     state_release,
     wait_until,
 )
@@ -96,7 +98,7 @@ def run(live: Live, label: str, command: str, *args: str) -> CliResult:
     took = time.monotonic() - started
     live.results[label] = result
     line = f"[{command}] {label}: {took:.1f}s, {round_trips} round trip(s), exit {result.exit_code}"
-    print(line)  # noqa: T201 - the figures the report asks for (shown with -s or on failure)
+    print(line)
     FIGURES.append(line)
     if command == "plan":
         assert 1 <= round_trips <= PLAN_MAX_ROUND_TRIPS, f"plan took {round_trips} round trips"
@@ -144,7 +146,9 @@ def served_config(stack: RemoteStack) -> dict[str, Any]:
     return config
 
 
-def assert_host_untouched(live: Live, files: dict[str, str | None], procs: dict[str, Process]) -> None:
+def assert_host_untouched(
+    live: Live, files: dict[str, str | None], procs: dict[str, Process]
+) -> None:
     assert live_files(live.stack) == files, "a live file changed"
     assert processes(live.stack) == procs, "a container was recreated or restarted"
 
@@ -167,7 +171,8 @@ def test_first_apply_creates_everything_and_verifies(live: Live) -> None:
     assert_exit(result, 0, "staged release 0001-", "validated on the host", "apply complete")
     verified = next(line for line in result.stdout.splitlines() if line.startswith("verified: "))
     assert "3/3 services healthy" in verified, verified
-    assert "scrape targets up" in verified and "push/read/delete probe passed" in verified
+    assert "scrape targets up" in verified, verified
+    assert "push/read/delete probe passed" in verified, verified
     assert sorted(stack.containers()) == sorted(SERVICES)
     assert {health(cid) for cid in stack.containers().values()} == {"healthy"}
     assert stack.host_manifest() == stack.build()
@@ -191,7 +196,9 @@ def test_plan_lists_what_the_spec_does_not_manage(live: Live) -> None:
     text = live.results["plan (after apply)"].stdout
     unmanaged = {
         kind: names.split(", ")
-        for kind, names in re.findall(r"^Not managed by this spec \(left alone\): (\w+): (.*)$", text, re.M)
+        for kind, names in re.findall(
+            r"^Not managed by this spec \(left alone\): (\w+): (.*)$", text, re.M
+        )
     }
     foreign = live.foreign
     assert foreign.container in unmanaged.get("containers", []), text
@@ -217,9 +224,16 @@ def test_changed_scrape_interval_plans_exactly_a_prometheus_reload(live: Live) -
 
     plan = plan_json(run(live, "plan --output json", "plan", "--output", "json"))
     assert live.results["plan --output json"].exit_code == 2
-    assert plan["format_version"] == 1 and plan["changed"] is True
-    assert actions(plan) == {"grafana": "unchanged", "prometheus": "reload", "pushgateway": "unchanged"}
-    assert [(f["path"], f["action"]) for f in plan["files"]] == [("prometheus/prometheus.yml", "change")]
+    assert plan["format_version"] == 1
+    assert plan["changed"] is True
+    assert actions(plan) == {
+        "grafana": "unchanged",
+        "prometheus": "reload",
+        "pushgateway": "unchanged",
+    }
+    assert [(f["path"], f["action"]) for f in plan["files"]] == [
+        ("prometheus/prometheus.yml", "change")
+    ]
     prometheus = next(s for s in plan["services"] if s["service"] == "prometheus")
     assert prometheus["reasons"] == ["global.scrape_interval 1s -> 2s"]
 
@@ -280,14 +294,19 @@ def test_rules_promtool_rejects_stop_apply_before_the_host_is_touched(live: Live
     made = releases(stack)
     with spec_restored(stack):
         spec = yaml.safe_load(stack.spec.spec_path.read_text())
-        broken = {"name": "broken", "rules": [{"record": "job:broken:rate5m", "expr": "rate(up[5m]"}]}
+        broken = {
+            "name": "broken",
+            "rules": [{"record": "job:broken:rate5m", "expr": "rate(up[5m]"}],
+        }
         spec["services"]["prometheus"]["rule_files"].append({"name": "broken", "groups": [broken]})
         stack.spec.spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
         validate = stack.spec.cli("validate")
         assert validate.exit_code == 0, f"the spec validator must accept it:\n{validate.explain()}"
 
         result = run(live, "apply (promtool rejects)", "apply", *APPLY)
-        assert_exit(result, 1, "promtool", "rejects the new configuration", "the host was not changed")
+        assert_exit(
+            result, 1, "promtool", "rejects the new configuration", "the host was not changed"
+        )
         assert "rate(up[5m]" in result.stderr or "unclosed left parenthesis" in result.stderr, (
             result.explain()
         )
@@ -308,7 +327,16 @@ def test_failed_verification_rolls_back_to_the_release_that_was_live(live: Live)
     with spec_restored(stack):
         # Pushgateway serves under /elsewhere: its /-/ready healthcheck answers 404 forever.
         edit_remote(stack, {"pushgateway": {"extra_flags": ["--web.route-prefix=/elsewhere"]}})
-        result = run(live, "apply (never healthy)", "apply", "--auto-approve", "--timeout", "15", "--scrape-wait", "30")
+        result = run(
+            live,
+            "apply (never healthy)",
+            "apply",
+            "--auto-approve",
+            "--timeout",
+            "15",
+            "--scrape-wait",
+            "30",
+        )
     assert_exit(result, 1, "verification FAILED", "service pushgateway")
     assert f"rolling back to release {previous}" in result.stdout, result.explain()
     assert f"rolled back to release {previous}: verified" in result.stdout, result.explain()
@@ -354,7 +382,7 @@ def test_hand_edited_prometheus_yml_is_drift_and_apply_restores_it(live: Live) -
 
 
 def test_killed_connection_leaves_the_old_or_the_new_release_and_next_apply_converges(
-    live: Live,
+    live: Live, tmp_path: Path
 ) -> None:
     stack = live.stack
     old = stack.host_manifest()
@@ -364,20 +392,26 @@ def test_killed_connection_leaves_the_old_or_the_new_release_and_next_apply_conv
     )
     edit_remote(stack, {"prometheus": {"global": {"scrape_interval": "3s"}}})
     new = stack.build()
-    assert BIG_DASHBOARD in new and new["prometheus/prometheus.yml"] != old["prometheus/prometheus.yml"]
+    assert BIG_DASHBOARD in new
+    assert new["prometheus/prometheus.yml"] != old["prometheus/prometheus.yml"]
 
     switch_list = stack.deploy_dir / ".observatory-switch.list"
-    applying = stack.start("apply", *APPLY)
-    wait_for(switch_list.exists, 120, "the apply never started to switch the live files")
+    applying = start_logged(stack, tmp_path / "apply.out", "apply", *APPLY)
+    wait_for(lambda: switch_list.exists() or applying.process.poll() is not None, 120, "no switch")
+    assert applying.process.poll() is None, (
+        "apply ended before the switch:\n" + applying.finish(1)[1]
+    )
     for pid in sshd_session_pids(stack.sshd):
         with contextlib.suppress(ProcessLookupError):  # gone with its parent
             os.kill(pid, signal.SIGKILL)
     killed_inside_switch = switch_list.exists()
-    out, err = applying.communicate(timeout=60)
-    print(f"[apply] killed {'inside' if killed_inside_switch else 'after'} the switch")  # noqa: T201
-    assert applying.returncode == 1, f"apply -> {applying.returncode}\n{out}{err}"
-    assert "Traceback" not in out + err, out + err
-    assert "SSH" in err, err
+    code, output = applying.finish(60)
+    print(f"[apply] killed {'inside' if killed_inside_switch else 'after'} the switch")
+    assert code == 1, f"apply -> {code}\n{output}"
+    assert "Traceback" not in output, output
+    assert "the SSH connection failed" in output, output
+    assert "never a mix" in output, output  # the hint says what state the host is in
+    assert "run `observatory apply` again" in output, output
 
     # The switch runs detached on the host: once begun it ends, whatever became of us.
     wait_until(lambda: not switch_list.exists(), 30, "the switch never finished")
@@ -426,8 +460,10 @@ def test_removing_a_service_needs_allow_remove_and_keeps_its_volume(live: Live) 
 
 def test_objects_the_spec_does_not_manage_survived_every_apply(live: Live) -> None:
     foreign = live.foreign
-    assert Process.of(foreign.container) == live.foreign_process, "the foreign container was touched"
+    assert Process.of(foreign.container) == live.foreign_process, (
+        "the foreign container was touched"
+    )
     assert inspect(foreign.container)["State"]["Status"] == "running"
     docker("volume", "inspect", foreign.volume)
     docker("network", "inspect", foreign.network)
-    print("\n".join(["", "figures:", *FIGURES]))  # noqa: T201
+    print("\n".join(["", "figures:", *FIGURES]))

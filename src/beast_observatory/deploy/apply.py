@@ -10,10 +10,11 @@ on failure, switch back to the previous release and verify again.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from beast_observatory.deploy.releases import (
 )
 from beast_observatory.deploy.target import Placement
 from beast_observatory.deploy.verify import Verification, verify_stack
-from beast_observatory.errors import ObservatoryError, RuntimeFailure
+from beast_observatory.errors import ObservatoryError, RuntimeFailure, TransportError
 from beast_observatory.plan.compute import make_plan
 from beast_observatory.plan.model import Plan, format_plan
 from beast_observatory.render.bundle import Bundle
@@ -118,6 +119,20 @@ def _live_release(directory: str, live_hashes: dict[str, Any]) -> Release | None
     return Release(names[-1], posixpath.join(directory, "releases", names[-1])) if names else None
 
 
+@contextlib.contextmanager
+def _explain_lost_connection() -> Iterator[None]:
+    """A dropped connection mid-apply: say what state the host is in and what to do."""
+    try:
+        yield
+    except TransportError as exc:
+        ours = (
+            "the live files are the old release or the new one, never a mix (a switch, once "
+            "begun, completes on the host); run `observatory apply` again to converge"
+        )
+        hint = f"{exc.hint}; {ours}" if exc.hint else ours
+        raise TransportError(exc.message, where=exc.where, hint=hint) from exc
+
+
 def apply(
     transport: Transport,
     placement: Placement,
@@ -128,7 +143,7 @@ def apply(
     echo: Echo,
 ) -> int:
     view = StackView.of(bundle)
-    with HostLock(transport, placement.lock_path):
+    with HostLock(transport, placement.lock_path), _explain_lost_connection():
         flavour = detect_compose(transport)
         inventory = observe(transport, placement.directory)
         plan = make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
@@ -153,7 +168,7 @@ def apply(
         echo(f"staged release {release.name}")
         try:
             validate_on_host(transport, project, release, bundle)
-        except ObservatoryError:
+        except RuntimeFailure:
             transport.run(["rm", "-rf", release.path])  # a rejected release is never live
             raise
         echo("validated on the host: promtool check config, docker compose config")

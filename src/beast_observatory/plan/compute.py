@@ -6,9 +6,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from beast_observatory.plan.files import HOST_ONLY, parse_content, prometheus_summary, same_content, unified_diff
+from beast_observatory.plan.files import (
+    HOST_ONLY,
+    parse_content,
+    prometheus_summary,
+    same_content,
+    unified_diff,
+)
 from beast_observatory.plan.model import FileChange, Plan, ServiceChange
-from beast_observatory.render.bundle import Bundle
+from beast_observatory.render.bundle import Bundle, sha256
 from beast_observatory.render.compose import RESTART_HASH_LABEL
 from beast_observatory.yamlio import load_yaml
 
@@ -89,6 +95,8 @@ def _file_changes(bundle: Bundle, live_files: Mapping[str, Any]) -> tuple[list[F
         live = record.get("content") if isinstance(record, Mapping) else None
         if record is None:
             changes.append(FileChange(path, "add", unified_diff(path, None, desired)))
+        elif isinstance(record, Mapping) and record.get("sha256") == sha256(data):
+            continue  # same bytes; the only test for files too big for the probe to read
         elif live is None or not same_content(path, desired, live):
             changes.append(FileChange(path, "change", unified_diff(path, live, desired)))
             if path == "prometheus/prometheus.yml":

@@ -87,11 +87,19 @@ def format_plan(plan: Plan, *, diffs: bool = True) -> str:
 
 
 MAX_DIFF_LINES = 60
+MAX_LINE_CHARS = 200
 
 
 def _shorten(diff: str) -> str:
-    """Long diffs (a new dashboard) are cut in the text output; --output json has them whole."""
-    lines = diff.rstrip("\n").splitlines()
+    """Long diffs (a new dashboard) are cut in the text output; --output json has them whole.
+
+    Lines too: a minified dashboard is one line of megabytes."""
+    lines = [
+        f"{line[:MAX_LINE_CHARS]}... ({len(line) - MAX_LINE_CHARS} more characters)"
+        if len(line) > MAX_LINE_CHARS
+        else line
+        for line in diff.rstrip("\n").splitlines()
+    ]
     if len(lines) <= MAX_DIFF_LINES:
         return "\n".join(lines)
     cut = len(lines) - MAX_DIFF_LINES
