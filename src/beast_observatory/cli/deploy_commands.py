@@ -39,7 +39,9 @@ def plan(
 
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=False, echo=typer.echo) as session:
-        result = compute_plan(session.transport, session.placement, session.bundle)
+        result = compute_plan(
+            session.transport, session.placement, session.bundle, session.spec_view()
+        )
     if output == "json":
         typer.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
@@ -99,5 +101,6 @@ def apply(
             opts,
             confirm=confirm,
             echo=typer.echo,
+            spec=session.spec_view(),
         )
     raise typer.Exit(code)

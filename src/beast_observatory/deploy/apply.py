@@ -27,8 +27,9 @@ from beast_observatory.deploy.releases import (
     write_state,
 )
 from beast_observatory.deploy.target import Placement
-from beast_observatory.deploy.verify import Verification, verify_stack
+from beast_observatory.deploy.verify import Verification, down_targets, verify_stack
 from beast_observatory.errors import ObservatoryError, RuntimeFailure, TransportError
+from beast_observatory.plan.adopt import SpecView
 from beast_observatory.plan.compute import make_plan
 from beast_observatory.plan.model import Plan, format_plan
 from beast_observatory.render.bundle import Bundle
@@ -48,9 +49,11 @@ def observe(transport: Transport, directory: str) -> dict[str, Any]:
     return probe_host(transport, dirs=[directory])
 
 
-def compute_plan(transport: Transport, placement: Placement, bundle: Bundle) -> Plan:
+def compute_plan(
+    transport: Transport, placement: Placement, bundle: Bundle, spec: SpecView | None = None
+) -> Plan:
     inventory = observe(transport, placement.directory)
-    return make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
+    return make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where, spec=spec)
 
 
 @dataclass(frozen=True)
@@ -141,12 +144,15 @@ def apply(
     *,
     confirm: Callable[[Plan], bool],
     echo: Echo,
+    spec: SpecView | None = None,
 ) -> int:
     view = StackView.of(bundle)
     with HostLock(transport, placement.lock_path), _explain_lost_connection():
         flavour = detect_compose(transport)
         inventory = observe(transport, placement.directory)
-        plan = make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
+        plan = make_plan(
+            bundle, inventory, deploy_dir=placement.directory, host=placement.where, spec=spec
+        )
         echo(format_plan(plan))
         if not plan.changed:
             return 0
@@ -161,7 +167,9 @@ def apply(
             return 1
         project = ComposeProject(transport, flavour, bundle.project, placement.directory, view.secret_variables)
         live_files = (inventory.get("directories") or {}).get(placement.directory) or {}
-        live_hashes = {p: r.get("sha256") for p, r in live_files.items() if isinstance(r, dict)}
+        live_hashes = {
+            p: str(r["sha256"]) for p, r in live_files.items() if isinstance(r, dict) and r.get("sha256")
+        }
         releases = list_releases(transport, placement.directory)
         number = int(releases[-1].split("-")[0]) + 1 if releases else 1
         release = stage_release(transport, placement.directory, bundle, live_hashes, number)
@@ -175,7 +183,14 @@ def apply(
         previous = _live_release(placement.directory, live_hashes)
         switch_to(transport, placement.directory, release)
         _converge(project, plan, allow_remove=options.allow_remove)
-        result = verify_stack(transport, view, dict(bundle.files), timeout=options.timeout, scrape_wait=options.scrape_wait)
+        result = verify_stack(
+            transport,
+            view,
+            dict(bundle.files),
+            timeout=options.timeout,
+            scrape_wait=options.scrape_wait,
+            already_down=down_targets(inventory, bundle.project),
+        )
         if result.ok:
             write_state(transport, placement.directory, bundle, release)
             prune_releases(transport, placement.directory)

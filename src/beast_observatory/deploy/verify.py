@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +60,7 @@ def parse_api(output: str) -> tuple[Any, Any]:
 
 def declared_targets(prometheus_yml: bytes) -> set[tuple[str, str]]:
     config = load_yaml(prometheus_yml, "prometheus.yml") or {}
-    out = set()
+    out: set[tuple[str, str]] = set()
     for job in config.get("scrape_configs") or []:
         for sc in job.get("static_configs") or []:
             out.update((job["job_name"], t) for t in sc.get("targets") or [])
@@ -67,11 +68,30 @@ def declared_targets(prometheus_yml: bytes) -> set[tuple[str, str]]:
 
 
 def declared_groups(rule_files: list[bytes]) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for data in rule_files:
         doc = load_yaml(data, "rules") or {}
         names.update(g["name"] for g in doc.get("groups") or [] if isinstance(g, dict) and "name" in g)
     return names
+
+
+def down_targets(inventory: Mapping[str, Any], project: str) -> frozenset[tuple[str, str]]:
+    """(job, instance) of the targets the project's Prometheus did not report up in the
+    probe before the apply (down, or not scraped yet)."""
+    names = {
+        str(c.get("name", "")).lstrip("/") for c in inventory.get("containers") or []
+        if (c.get("labels") or {}).get("com.docker.compose.project") == project
+        and (c.get("labels") or {}).get("com.docker.compose.service") == "prometheus"
+    }
+    down = set()
+    for name in names:
+        record = ((inventory.get("apis") or {}).get(name) or {}).get("/api/v1/targets") or {}
+        body = record.get("body") if isinstance(record, Mapping) else None
+        for t in ((body or {}).get("data") or {}).get("activeTargets") or [] if isinstance(body, dict) else []:
+            labels = t.get("labels") or {}
+            if t.get("health") != "up":
+                down.add((str(labels.get("job")), str(labels.get("instance"))))
+    return frozenset(down)
 
 
 def target_problems(targets: Any, wanted: set[tuple[str, str]]) -> list[str]:
@@ -114,7 +134,10 @@ def verify_stack(
     *,
     timeout: float,
     scrape_wait: float,
+    already_down: frozenset[tuple[str, str]] = frozenset(),
 ) -> Verification:
+    """Health, scrape targets, rules and a push probe. Targets that were down before the
+    apply started are reported, not failed: rolling back would not bring them up."""
     result = Verification()
     rows = wait_healthy(transport, view, timeout)
     for r in rows:
@@ -123,7 +146,8 @@ def verify_stack(
     result.checks.append(f"{sum(r.ok for r in rows)}/{len(rows)} services healthy")
     if result.problems or "prometheus/prometheus.yml" not in bundle_files:
         return result
-    wanted = declared_targets(bundle_files["prometheus/prometheus.yml"])
+    declared = declared_targets(bundle_files["prometheus/prometheus.yml"])
+    wanted = declared - already_down
     groups = declared_groups([d for p, d in bundle_files.items() if p.startswith("prometheus/rules/")])
     deadline = time.monotonic() + scrape_wait
     while True:
@@ -134,6 +158,8 @@ def verify_stack(
         time.sleep(2.0)
     result.problems += problems
     result.checks.append(f"{len(wanted)} scrape targets up, {len(groups)} rule groups loaded")
+    for job, instance in sorted(declared & already_down):
+        result.checks.append(f"scrape target {job}/{instance} was not up before this apply either")
     pg = next((ep for ep in view.endpoints if ep.service == "pushgateway" and ep.port), None)
     if pg is not None:
         out = transport.run(["sh", "-c", push_probe_script(view.project, pg.url)])

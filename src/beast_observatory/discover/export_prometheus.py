@@ -309,11 +309,12 @@ def pushgateway_section(ctx: ExportContext, container: Mapping[str, Any]) -> dic
     if interval and DURATION.match(interval):
         persistence["interval"] = interval
     out["persistence"] = persistence
-    if persistence_file and persistence_file != "/pushgateway/pushgateway.db":
+    if persistence_file and re.fullmatch(r"/pushgateway/[^/]+", persistence_file):
+        persistence["file"] = persistence_file  # the same file: pushed metrics survive a takeover
+    elif persistence_file:
         ctx.note(
-            f"{container['name']}: the spec keeps Pushgateway's data in "
-            "/pushgateway/pushgateway.db "
-            f"(live: {persistence_file}); rename the file to keep the pushed metrics"
+            f"{container['name']}: the spec keeps Pushgateway's data under /pushgateway/ "
+            f"(live: {persistence_file}); move the file there to keep the pushed metrics"
         )
     if flag_value(flags, "web.enable-admin-api") is not None:
         out["admin_api"] = flag_value(flags, "web.enable-admin-api") in ("", "true")

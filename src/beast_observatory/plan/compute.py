@@ -13,6 +13,7 @@ from beast_observatory.plan.files import (
     same_content,
     unified_diff,
 )
+from beast_observatory.plan.adopt import SpecView, adoption_drift, is_unmanaged
 from beast_observatory.plan.model import FileChange, Plan, ServiceChange
 from beast_observatory.render.bundle import Bundle, sha256
 from beast_observatory.render.compose import RESTART_HASH_LABEL
@@ -101,10 +102,23 @@ def _file_changes(bundle: Bundle, live_files: Mapping[str, Any]) -> tuple[list[F
             changes.append(FileChange(path, "change", unified_diff(path, live, desired)))
             if path == "prometheus/prometheus.yml":
                 summaries["prometheus"] = prometheus_summary(parse_content(path, live or ""), parse_content(path, desired))
-    for path in sorted(set(live_files) - set(bundle.files)):
-        if not HOST_ONLY.match(path):
+    # Only files this tool put there (listed in the host's manifest) are ever removed; anything
+    # else in the directory belongs to someone else and is left alone.
+    for path in sorted(deployed_files(live_files) - set(bundle.files)):
+        if path in live_files and not HOST_ONLY.match(path):
             changes.append(FileChange(path, "remove", unified_diff(path, live_files[path].get("content"), None)))
     return changes, summaries
+
+
+def deployed_files(live_files: Mapping[str, Any]) -> set[str]:
+    """Paths the host's manifest lists (what an earlier build deployed there)."""
+    record = live_files.get("manifest.json")
+    content = record.get("content") if isinstance(record, Mapping) else None
+    try:
+        files = json.loads(content or "{}").get("files") or {}
+    except (ValueError, AttributeError):
+        return set()
+    return {str(p) for p in files} if isinstance(files, dict) else set()
 
 
 def _reload_reasons(service: str, files: list[FileChange], summaries: dict[str, list[str]]) -> list[str]:
@@ -131,8 +145,15 @@ def _unmanaged(inventory: Mapping[str, Any], project: str, compose: Mapping[str,
     )
     ours_vol = {f"{project}_{v}" for v in compose.get("volumes") or {}}
     ours_net = {f"{project}_{n}" for n in compose.get("networks") or {}} | {"bridge", "host", "none"}
-    volumes = sorted(v["name"] for v in inventory.get("volumes") or [] if v.get("name") not in ours_vol)
-    networks = sorted(n["name"] for n in inventory.get("networks") or [] if n.get("name") not in ours_net)
+    # compose labels what it creates: a volume kept from a removed service is still ours
+    volumes = sorted(
+        v["name"] for v in inventory.get("volumes") or []
+        if v.get("name") not in ours_vol and (v.get("labels") or {}).get(PROJECT_LABEL) != project
+    )
+    networks = sorted(
+        n["name"] for n in inventory.get("networks") or []
+        if n.get("name") not in ours_net and (n.get("labels") or {}).get(PROJECT_LABEL) != project
+    )
     return {"containers": tuple(containers), "volumes": tuple(volumes), "networks": tuple(networks)}
 
 
@@ -148,9 +169,44 @@ def _pending(live_files: Mapping[str, Any], bundle: Bundle) -> bool:
     return deployed == bundle.spec_sha256 and applied != deployed
 
 
-def make_plan(bundle: Bundle, inventory: Mapping[str, Any], *, deploy_dir: str, host: str) -> Plan:
+def adoption_plan(
+    bundle: Bundle, inventory: Mapping[str, Any], spec: SpecView, *, deploy_dir: str, host: str
+) -> Plan:
+    """A hand-made stack of the same compose project runs on the host: compare in spec terms.
+
+    No drift: nothing to do. Drift: the first apply writes every file into deploy_dir and
+    compose recreates each service from the generated definition (named volumes are kept)."""
+    compose: dict[str, Any] = load_yaml(bundle.files["docker-compose.yml"], "docker-compose.yml")
+    drift = adoption_drift(inventory, spec, bundle.project, bundle.environment)
+    note = (
+        f"the host runs compose project {bundle.project} made without beast-observatory "
+        f"(no manifest in {deploy_dir}); it was compared with the spec setting by setting"
+    )
+    unmanaged = _unmanaged(inventory, bundle.project, compose)
+    if not drift:
+        services = tuple(ServiceChange(name, "unchanged") for name in sorted(compose["services"]))
+        return Plan(bundle.environment, host, deploy_dir, (), services, unmanaged, (note,))
+    files = tuple(FileChange(p, "add", unified_diff(p, None, d.decode())) for p, d in sorted(bundle.files.items()))
+    services = tuple(
+        ServiceChange(name, "recreate", tuple(drift.get(name) or ["taken over: recreated from the generated compose file"]))
+        for name in sorted(compose["services"])
+    )
+    stack_notes = tuple(f"stack: {r}" for r in drift.get("stack", []))
+    return Plan(bundle.environment, host, deploy_dir, files, services, unmanaged, (note, *stack_notes))
+
+
+def make_plan(
+    bundle: Bundle,
+    inventory: Mapping[str, Any],
+    *,
+    deploy_dir: str,
+    host: str,
+    spec: SpecView | None = None,
+) -> Plan:
     compose: dict[str, Any] = load_yaml(bundle.files["docker-compose.yml"], "docker-compose.yml")
     live_files = (inventory.get("directories") or {}).get(deploy_dir) or {}
+    if spec is not None and is_unmanaged(inventory, live_files, bundle.project):
+        return adoption_plan(bundle, inventory, spec, deploy_dir=deploy_dir, host=host)
     files, summaries = _file_changes(bundle, live_files)
     containers = project_containers(inventory, bundle.project)
     pending = _pending(live_files, bundle)

@@ -90,7 +90,7 @@ def pushgateway_flags(pg: Pushgateway) -> list[str]:
     flags = ["--web.listen-address=:9091"]
     if pg.persistence.enabled:
         flags += [
-            "--persistence.file=/pushgateway/pushgateway.db",
+            f"--persistence.file={pg.persistence.file}",
             f"--persistence.interval={pg.persistence.interval}",
         ]
     if pg.admin_api:

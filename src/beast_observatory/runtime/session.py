@@ -6,12 +6,14 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from beast_observatory.build import output_root
 from beast_observatory.compiler import compile_project
 from beast_observatory.deploy.target import ConnectOptions, Placement, placement
 from beast_observatory.render.bundle import Bundle
-from beast_observatory.spec.load import load_project
+from beast_observatory.spec.load import Project, load_project
+from beast_observatory.spec.resolve import Stack
 from beast_observatory.transport import open_transport
 from beast_observatory.transport.base import Transport
 from beast_observatory.writer import check_tree, write_tree
@@ -23,6 +25,14 @@ class HostSession:
     placement: Placement
     transport: Transport
     generated_dir: Path
+    project: Project
+    stack: Stack
+
+    def spec_view(self) -> dict[str, Any]:
+        """The environment in spec terms, for comparing with a host made by hand."""
+        from beast_observatory.plan.adopt import spec_view  # noqa: PLC0415
+
+        return spec_view(self.stack, self.project.assets, self.project.matches)
 
 
 @contextlib.contextmanager
@@ -49,6 +59,6 @@ def host_session(
     where = placement(stack, options)
     transport = open_transport(where.target)
     try:
-        yield HostSession(bundle, where, transport, generated_dir)
+        yield HostSession(bundle, where, transport, generated_dir, project, stack)
     finally:
         transport.close()

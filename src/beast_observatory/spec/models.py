@@ -200,6 +200,10 @@ class Persistence(Model):
     """Keep pushed metrics across restarts (--persistence.file)."""
     interval: Duration = "5m"
     """How often the persistence file is written."""
+    file: Annotated[str, StringConstraints(pattern=r"^/pushgateway/[^/]+$")] = (
+        "/pushgateway/pushgateway.db"
+    )
+    """The persistence file, inside the data volume mounted at /pushgateway."""
 
 
 class Pushgateway(ServiceBase):

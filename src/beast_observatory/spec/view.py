@@ -10,7 +10,7 @@ from beast_observatory.errors import ObservatoryError
 from beast_observatory.spec.resolve import Stack
 from beast_observatory.yamlio import RoundTrip, YamlError, load_yaml
 
-_MISSING = object()
+MISSING = object()
 
 
 def effective_config(stack: Stack) -> dict[str, Any]:
@@ -92,11 +92,11 @@ def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def diff_configs(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(path, value in a, value in b) for every leaf that differs; missing is `_MISSING`."""
+    """(path, value in a, value in b) for every leaf that differs; missing is `MISSING`."""
     fa, fb = dict(flatten(a)), dict(flatten(b))
     out = []
     for key in sorted(set(fa) | set(fb)):
-        va, vb = fa.get(key, _MISSING), fb.get(key, _MISSING)
+        va, vb = fa.get(key, MISSING), fb.get(key, MISSING)
         if va != vb:
             out.append((key, va, vb))
     return out
@@ -104,7 +104,7 @@ def diff_configs(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, A
 
 def format_diff(rows: list[tuple[str, Any, Any]], a: str, b: str) -> str:
     def show(v: Any) -> str:
-        return "(unset)" if v is _MISSING else repr(v) if isinstance(v, str) else str(v)
+        return "(unset)" if v is MISSING else repr(v) if isinstance(v, str) else str(v)
 
     if not rows:
         return f"{a} and {b} are identical\n"
