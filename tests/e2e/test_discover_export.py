@@ -675,7 +675,9 @@ def test_a_host_without_docker_is_recorded_not_a_crash(tmp_path: Path) -> None:
 # ----------------------------------------------------------------- plan against the hand-made host
 
 
-def plan_remote(spec_path: Path, discovered: Discovered, *extra: str) -> subprocess.CompletedProcess[str]:
+def plan_remote(
+    spec_path: Path, discovered: Discovered, *extra: str
+) -> subprocess.CompletedProcess[str]:
     return cli(
         "plan",
         "-f",
@@ -711,7 +713,15 @@ def test_plan_against_the_hand_made_host_speaks_in_spec_terms(
     imported = cli("import", str(built.spec_path), "--name", "vonnegut", cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
     spec_path = tmp_path / "stacks" / "vonnegut" / "observatory.yaml"
-    edit = cli("config", "set", "-f", str(spec_path), "services.prometheus.retention.time", "30d", cwd=tmp_path)
+    edit = cli(
+        "config",
+        "set",
+        "-f",
+        str(spec_path),
+        "services.prometheus.retention.time",
+        "30d",
+        cwd=tmp_path,
+    )
     assert edit.returncode == 0, edit.stderr
     plan = plan_remote(spec_path, discovered, "--output", "json")
     assert plan.returncode == 2, plan.stdout + plan.stderr
@@ -730,7 +740,7 @@ def test_apply_takes_the_hand_made_stack_over_and_keeps_its_data(
     stack = discovered.stack
     pushed = f"http://127.0.0.1:{stack.ports['pushgateway']}/metrics/job/takeover"
     request = urllib.request.Request(pushed, data=b"beast_takeover_probe 7\n", method="POST")
-    with urllib.request.urlopen(request, timeout=10) as answer:
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - our own loopback port
         assert answer.status == 200
     before = own(discovered.inventory, stack.project)
 
@@ -740,14 +750,32 @@ def test_apply_takes_the_hand_made_stack_over_and_keeps_its_data(
     deploy = tmp_path / "deploy"
     deploy.mkdir()
     # The operator's secrets, as on the hand-made host: .env beside docker-compose.yml.
-    (deploy / ".env").write_text(f"GRAFANA_ADMIN_PASSWORD={GRAFANA_PASSWORD}\nWORKER_TOKEN={WORKER_TOKEN}\n")
-    for path, value in (("environments.remote.deploy_dir", str(deploy)), ("services.prometheus.retention.time", "30d")):
+    (deploy / ".env").write_text(
+        f"GRAFANA_ADMIN_PASSWORD={GRAFANA_PASSWORD}\nWORKER_TOKEN={WORKER_TOKEN}\n"
+    )
+    for path, value in (
+        ("environments.remote.deploy_dir", str(deploy)),
+        ("services.prometheus.retention.time", "30d"),
+    ):
         edit = cli("config", "set", "-f", str(spec_path), path, value, cwd=tmp_path)
         assert edit.returncode == 0, edit.stderr
     apply = cli(
-        "apply", "-f", str(spec_path), "--environment", "remote", "--host", ALIAS,
-        "--ssh-config", str(discovered.sshd.ssh_config), "--known-hosts", str(discovered.sshd.known_hosts),
-        "--auto-approve", "--timeout", "120", "--scrape-wait", "60",
+        "apply",
+        "-f",
+        str(spec_path),
+        "--environment",
+        "remote",
+        "--host",
+        ALIAS,
+        "--ssh-config",
+        str(discovered.sshd.ssh_config),
+        "--known-hosts",
+        str(discovered.sshd.known_hosts),
+        "--auto-approve",
+        "--timeout",
+        "120",
+        "--scrape-wait",
+        "60",
         cwd=tmp_path,
     )
     assert apply.returncode == 0, apply.stdout + apply.stderr
@@ -757,17 +785,30 @@ def test_apply_takes_the_hand_made_stack_over_and_keeps_its_data(
     plan = plan_remote(spec_path, discovered)
     assert plan.returncode == 0, plan.stdout + plan.stderr
     # the same named volumes: Prometheus' TSDB and the pushed metrics survived the takeover
-    with urllib.request.urlopen(f"http://127.0.0.1:{stack.ports['pushgateway']}/metrics", timeout=10) as answer:
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{stack.ports['pushgateway']}/metrics", timeout=10
+    ) as answer:
         assert b"beast_takeover_probe" in answer.read()
     ids = subprocess.run(
-        ["docker", "ps", "-q", "--no-trunc",
-         "--filter", f"label=com.docker.compose.project={stack.project}",
-         "--filter", "label=com.docker.compose.service=prometheus"],
-        capture_output=True, text=True, check=True,
+        [
+            "docker",
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            f"label=com.docker.compose.project={stack.project}",
+            "--filter",
+            "label=com.docker.compose.service=prometheus",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert len(ids) == 1, ids
     container = json.loads(
-        subprocess.run(["docker", "inspect", ids[0]], capture_output=True, text=True, check=True).stdout
+        subprocess.run(
+            ["docker", "inspect", ids[0]], capture_output=True, text=True, check=True
+        ).stdout
     )[0]
     assert container["Id"] != before["prometheus"]["id"]  # recreated from the generated definition
     volumes = {m.get("Name") for m in container["Mounts"] if m.get("Type") == "volume"}

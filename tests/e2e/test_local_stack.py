@@ -140,7 +140,10 @@ def test_status_reports_every_service_healthy(running: Running) -> None:
     assert sorted(rows) == sorted(SERVICES)
     for service, row in rows.items():
         assert (row["state"], row["health"], row["ready"], row["ok"]) == (
-            "running", "healthy", "200", True,
+            "running",
+            "healthy",
+            "200",
+            True,
         ), row
         assert row["url"] == running.stack.url(service)
         port = running.stack.ports[service]

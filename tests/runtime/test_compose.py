@@ -24,19 +24,31 @@ ENGINE = "20.10.24+dfsg1\n@@rc 0\n"
     [
         pytest.param(
             ENGINE + "2.40.3\n@@rc 0\n1.29.2\n@@rc 0\n",
-            ("docker", "compose"), "2.40.3", False, id="plugin-v2-preferred",
+            ("docker", "compose"),
+            "2.40.3",
+            False,
+            id="plugin-v2-preferred",
         ),
         pytest.param(
             ENGINE + "@@rc 125\n2.40.3\n@@rc 0\n",
-            ("docker-compose",), "2.40.3", False, id="standalone-v2",
+            ("docker-compose",),
+            "2.40.3",
+            False,
+            id="standalone-v2",
         ),
         pytest.param(
             ENGINE + "@@rc 125\n1.29.2\n@@rc 0\n",
-            ("docker-compose",), "1.29.2", True, id="standalone-v1",
+            ("docker-compose",),
+            "1.29.2",
+            True,
+            id="standalone-v1",
         ),
         pytest.param(
             ENGINE + "v2.20.2\n@@rc 0\n@@rc 127\n",
-            ("docker", "compose"), "2.20.2", False, id="plugin-v-prefix",
+            ("docker", "compose"),
+            "2.20.2",
+            False,
+            id="plugin-v-prefix",
         ),
     ],
 )
@@ -61,7 +73,7 @@ def test_parse_detection_finds_each_flavour(
         ),
         (
             "Got permission denied while trying to connect to the Docker daemon socket at "
-            "unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.24/version\": "
+            'unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.24/version": '
             "dial unix /var/run/docker.sock: connect: permission denied",
             "may not use the Docker engine",
         ),
@@ -175,8 +187,8 @@ PULL_DENIED = (
         (PULL_DENIED, "an image could not be found or pulled"),
         ("manifest for prom/prometheus:v9 not found: manifest unknown", "an image could not"),
         (
-            'error while interpolating services.grafana.environment: required variable '
-            'GRAFANA_ADMIN_PASSWORD is missing a value: set it',
+            "error while interpolating services.grafana.environment: required variable "
+            "GRAFANA_ADMIN_PASSWORD is missing a value: set it",
             "a secret variable is not set (see .env.example",
         ),
     ],

@@ -41,8 +41,16 @@ VIEW = StackView(
 
 @pytest.mark.parametrize(
     ("seconds", "shown"),
-    [(0, "0s"), (5, "5s"), (119, "119s"), (120, "2m"), (7199, "119m"), (7200, "2h00m"),
-     (90061, "25h01m"), (-3, "0s")],
+    [
+        (0, "0s"),
+        (5, "5s"),
+        (119, "119s"),
+        (120, "2m"),
+        (7199, "119m"),
+        (7200, "2h00m"),
+        (90061, "25h01m"),
+        (-3, "0s"),
+    ],
 )
 def test_uptime(seconds: int, shown: str) -> None:
     assert uptime(STARTED, now=T0 + seconds) == shown
@@ -55,14 +63,41 @@ def test_uptime_of_an_unreadable_start_is_a_dash(started_at: str) -> None:
 
 def test_format_status_is_an_aligned_table_with_what_is_wrong_below() -> None:
     rows = [
-        ServiceStatus("grafana", "obs-grafana-1", "running", "healthy", STARTED,
-                      "grafana/grafana-oss:11.2.0", ("127.0.0.1:3000->3000/tcp",), "200",
-                      "http://127.0.0.1:3000"),
-        ServiceStatus("prometheus", "obs-prometheus-1", "exited", "unhealthy", STARTED,
-                      "prom/prometheus:v2.53.2", (), "000", "http://127.0.0.1:9090",
-                      "exited with code 1"),
-        ServiceStatus("pushgateway", "", "missing", "none", "", "prom/pushgateway:v1.9.0", (),
-                      "-", "", "no container"),
+        ServiceStatus(
+            "grafana",
+            "obs-grafana-1",
+            "running",
+            "healthy",
+            STARTED,
+            "grafana/grafana-oss:11.2.0",
+            ("127.0.0.1:3000->3000/tcp",),
+            "200",
+            "http://127.0.0.1:3000",
+        ),
+        ServiceStatus(
+            "prometheus",
+            "obs-prometheus-1",
+            "exited",
+            "unhealthy",
+            STARTED,
+            "prom/prometheus:v2.53.2",
+            (),
+            "000",
+            "http://127.0.0.1:9090",
+            "exited with code 1",
+        ),
+        ServiceStatus(
+            "pushgateway",
+            "",
+            "missing",
+            "none",
+            "",
+            "prom/pushgateway:v1.9.0",
+            (),
+            "-",
+            "",
+            "no container",
+        ),
     ]
     assert format_status(rows, now=T0 + 3725) == (
         "SERVICE      STATE    HEALTH     READY  UPTIME  IMAGE                       "
@@ -136,8 +171,11 @@ BY_IMAGE = (
 )
 
 
-@pytest.mark.parametrize("output", [V2_NO_REGISTRY, V1_NO_REGISTRY, BY_IMAGE],
-                         ids=["compose-v2", "compose-v1", "by-image"])
+@pytest.mark.parametrize(
+    "output",
+    [V2_NO_REGISTRY, V1_NO_REGISTRY, BY_IMAGE],
+    ids=["compose-v2", "compose-v1", "by-image"],
+)
 def test_blame_image_names_the_service_and_its_image(output: str) -> None:
     error = blame_image(compose_failure(output), VIEW)
     assert error.message.startswith(

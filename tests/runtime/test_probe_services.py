@@ -88,10 +88,19 @@ def test_parse_status_says_what_is_wrong_with_each_service() -> None:
     wget_404 = "wget: server returned error: HTTP/1.1 404 Not Found\n"
     health_log = [{"ExitCode": 1, "Output": wget_404}]
     containers = [
-        container("grafana", "created", Error="driver failed programming external connectivity: "
-                  "listen tcp4 127.0.0.1:3000: bind: address already in use"),
-        container("prometheus", "restarting", ExitCode=1, restarts=4,
-                  Health={"Status": "unhealthy", "Log": health_log}),
+        container(
+            "grafana",
+            "created",
+            Error="driver failed programming external connectivity: "
+            "listen tcp4 127.0.0.1:3000: bind: address already in use",
+        ),
+        container(
+            "prometheus",
+            "restarting",
+            ExitCode=1,
+            restarts=4,
+            Health={"Status": "unhealthy", "Log": health_log},
+        ),
         container("pushgateway", Health={"Status": "unhealthy", "Log": health_log}),
     ]
     probes = {"grafana": "000", "prometheus": "000", "pushgateway": "404"}
@@ -161,7 +170,7 @@ def test_endpoints_from_compose() -> None:
 
 # ----------------------------------------------------------------- the script in a real shell
 
-NASTY_PROJECT = "it's $(touch pwned) `touch pwned` \"x\";"
+NASTY_PROJECT = 'it\'s $(touch pwned) `touch pwned` "x";'
 NASTY_IMAGE = "reg.example:5000/it's/$(touch pwned):v1"
 
 

@@ -53,7 +53,9 @@ def compute_plan(
     transport: Transport, placement: Placement, bundle: Bundle, spec: SpecView | None = None
 ) -> Plan:
     inventory = observe(transport, placement.directory)
-    return make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where, spec=spec)
+    return make_plan(
+        bundle, inventory, deploy_dir=placement.directory, host=placement.where, spec=spec
+    )
 
 
 @dataclass(frozen=True)
@@ -64,16 +66,31 @@ class ApplyOptions:
     scrape_wait: float
 
 
-def validate_on_host(transport: Transport, project: ComposeProject, release: Release, bundle: Bundle) -> None:
+def validate_on_host(
+    transport: Transport, project: ComposeProject, release: Release, bundle: Bundle
+) -> None:
     """The host's own tools judge the release before anything live changes."""
     compose: dict[str, Any] = load_yaml(bundle.files["docker-compose.yml"], "docker-compose.yml")
     prom = (compose.get("services") or {}).get("prometheus")
     if prom is not None:
         mount = f"{posixpath.join(release.path, 'prometheus')}:/etc/prometheus:ro"
-        result = transport.run([
-            "docker", "run", "--rm", "--network", "none", "--entrypoint", "/bin/promtool",
-            "-v", mount, prom["image"], "check", "config", "/etc/prometheus/prometheus.yml",
-        ])
+        result = transport.run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--entrypoint",
+                "/bin/promtool",
+                "-v",
+                mount,
+                prom["image"],
+                "check",
+                "config",
+                "/etc/prometheus/prometheus.yml",
+            ]
+        )
         if not result.ok:
             output = (result.stdout + result.stderr).decode("utf-8", "replace").strip()
             raise RuntimeFailure(
@@ -82,11 +99,21 @@ def validate_on_host(transport: Transport, project: ComposeProject, release: Rel
                 hint="fix the spec; the host was not changed",
             )
     staged = ComposeProject(project.transport, project.flavour, project.name, project.directory)
-    args = ["-p", project.name, "--project-directory", project.directory, "-f", posixpath.join(release.path, "docker-compose.yml"), "config", "-q"]
+    args = [
+        "-p",
+        project.name,
+        "--project-directory",
+        project.directory,
+        "-f",
+        posixpath.join(release.path, "docker-compose.yml"),
+        "config",
+        "-q",
+    ]
     result = transport.run([*staged.flavour.argv, *args])
     if not result.ok:
         raise RuntimeFailure(
-            "docker compose rejects the new docker-compose.yml: " + result.stderr.decode("utf-8", "replace").strip()[-500:],
+            "docker compose rejects the new docker-compose.yml: "
+            + result.stderr.decode("utf-8", "replace").strip()[-500:],
             hint="fix the spec (or the .env on the host); the host was not changed",
         )
 
@@ -165,10 +192,14 @@ def apply(
         if not options.auto_approve and not confirm(plan):
             echo("apply cancelled; nothing changed")
             return 1
-        project = ComposeProject(transport, flavour, bundle.project, placement.directory, view.secret_variables)
+        project = ComposeProject(
+            transport, flavour, bundle.project, placement.directory, view.secret_variables
+        )
         live_files = (inventory.get("directories") or {}).get(placement.directory) or {}
         live_hashes = {
-            p: str(r["sha256"]) for p, r in live_files.items() if isinstance(r, dict) and r.get("sha256")
+            p: str(r["sha256"])
+            for p, r in live_files.items()
+            if isinstance(r, dict) and r.get("sha256")
         }
         releases = list_releases(transport, placement.directory)
         number = int(releases[-1].split("-")[0]) + 1 if releases else 1
@@ -228,9 +259,15 @@ def _rollback(
         data = transport.read_file(posixpath.join(previous.path, rel))
         if data is not None:
             files[rel] = data
-    view = StackView.of(Bundle(project.name, plan.environment, "", files)) if "docker-compose.yml" in files else None
+    view = (
+        StackView.of(Bundle(project.name, plan.environment, "", files))
+        if "docker-compose.yml" in files
+        else None
+    )
     if view is not None:
-        again = verify_stack(transport, view, files, timeout=options.timeout, scrape_wait=options.scrape_wait)
+        again = verify_stack(
+            transport, view, files, timeout=options.timeout, scrape_wait=options.scrape_wait
+        )
         status = "verified" if again.ok else "NOT healthy either: " + "; ".join(again.problems)
         echo(f"rolled back to release {previous.name}: {status}")
     raise RuntimeFailure(

@@ -21,6 +21,7 @@ import posixpath
 import shlex
 import uuid
 from dataclasses import dataclass
+from importlib import resources
 
 from beast_observatory.errors import ObservatoryError
 from beast_observatory.render.bundle import MANIFEST, Bundle, sha256
@@ -29,39 +30,10 @@ from beast_observatory.transport.base import Transport
 RELEASES = "releases"
 KEEP = 5
 
-_STAGE = r"""
-set -eu
-live=$1; stage=$2; shift 2
-mkdir -p "$stage"
-for rel in "$@"; do
-  if [ -f "$live/$rel" ]; then mkdir -p "$stage/$(dirname "$rel")"; cp -p "$live/$rel" "$stage/$rel"; fi
-done
-"""
 
-# Runs on the host under nohup: survives the SSH connection. Files are copied to a temporary
-# name beside their target and renamed over it; files the release drops are removed; the
-# manifest goes last.
-_SWITCH = r"""
-set -eu
-live=$1; release=$2
-cd "$release"
-find . -type f ! -name manifest.json | sed 's|^\./||' | sort > "$live/.observatory-switch.list"
-while IFS= read -r rel; do
-  mkdir -p "$live/$(dirname "$rel")"
-  tmp="$live/$(dirname "$rel")/.$(basename "$rel").switch-$$"
-  cp -p "$release/$rel" "$tmp"
-  mv -f "$tmp" "$live/$rel"
-done < "$live/.observatory-switch.list"
-if [ -f "$live/manifest.json" ]; then
-  sed -n 's/^    "\(.*\)": "[0-9a-f]\{64\}",\{0,1\}$/\1/p' "$live/manifest.json" | while IFS= read -r rel; do
-    [ -f "$release/$rel" ] || rm -f "$live/$rel"
-  done
-fi
-cp -p "$release/manifest.json" "$live/.manifest.json.switch-$$"
-mv -f "$live/.manifest.json.switch-$$" "$live/manifest.json"
-rm -f "$live/.observatory-switch.list"
-echo switched
-"""
+def _script(name: str) -> str:
+    """A shell script shipped beside this module (run on the host with ``sh -c``)."""
+    return (resources.files("beast_observatory.deploy") / name).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -83,7 +55,9 @@ def _run(transport: Transport, script: str, *args: str, doing: str) -> str:
 
 def list_releases(transport: Transport, directory: str) -> list[str]:
     root = posixpath.join(directory, RELEASES)
-    result = transport.run(["sh", "-c", 'ls -1 "$1" 2>/dev/null | grep -v "^\\." || true', "ls", root])
+    result = transport.run(
+        ["sh", "-c", 'ls -1 "$1" 2>/dev/null | grep -v "^\\." || true', "ls", root]
+    )
     return sorted(line for line in result.text.split() if line)
 
 
@@ -96,7 +70,7 @@ def stage_release(
     staging = posixpath.join(root, f".staging-{uuid.uuid4().hex[:8]}")
     same = [p for p, data in bundle.files.items() if live_hashes.get(p) == sha256(data)]
     transport.makedirs(root)
-    _run(transport, _STAGE, directory, staging, *same, doing="copying unchanged files")
+    _run(transport, _script("stage.sh"), directory, staging, *same, doing="copying unchanged files")
     made: set[str] = set()
     for rel, data in sorted(bundle.files.items()):
         if rel in same:
@@ -118,12 +92,15 @@ def switch_to(transport: Transport, directory: str, release: Release) -> None:
     """Make the live files those of release; completes on the host even if we disconnect."""
     log = posixpath.join(directory, ".observatory-switch.log")
     script = (
-        f"nohup sh -c {shlex.quote(_SWITCH)} switch \"$1\" \"$2\" >{shlex.quote(log)} 2>&1 </dev/null & "
-        f'wait $!; rc=$?; cat {shlex.quote(log)}; exit $rc'
+        f'nohup sh -c {shlex.quote(_script("switch.sh"))} switch "$1" "$2" '
+        f">{shlex.quote(log)} 2>&1 </dev/null & "
+        f"wait $!; rc=$?; cat {shlex.quote(log)}; exit $rc"
     )
     out = _run(transport, script, directory, release.path, doing="switching the live files")
     if "switched" not in out:
-        raise ObservatoryError(f"switching to release {release.name} did not complete: {out[-300:]}")
+        raise ObservatoryError(
+            f"switching to release {release.name} did not complete: {out[-300:]}"
+        )
 
 
 def prune_releases(transport: Transport, directory: str, keep: int = KEEP) -> None:

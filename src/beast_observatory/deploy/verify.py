@@ -37,14 +37,17 @@ def _container(project: str, service: str) -> str:
 # the transport's own timeout bounds these calls instead.
 def api_script(project: str) -> str:
     prom = _container(project, "prometheus")
-    return "\n".join([
-        f"c=$({prom})",
-        f"echo {MARK}targets",
-        'docker exec "$c" wget -q -O - "http://127.0.0.1:9090/api/v1/targets?state=active" 2>/dev/null',
-        f"echo; echo {MARK}rules",
-        'docker exec "$c" wget -q -O - http://127.0.0.1:9090/api/v1/rules 2>/dev/null',
-        "echo",
-    ])
+    return "\n".join(
+        [
+            f"c=$({prom})",
+            f"echo {MARK}targets",
+            'docker exec "$c" wget -q -O - '
+            '"http://127.0.0.1:9090/api/v1/targets?state=active" 2>/dev/null',
+            f"echo; echo {MARK}rules",
+            'docker exec "$c" wget -q -O - http://127.0.0.1:9090/api/v1/rules 2>/dev/null',
+            "echo",
+        ]
+    )
 
 
 def parse_api(output: str) -> tuple[Any, Any]:
@@ -71,7 +74,9 @@ def declared_groups(rule_files: list[bytes]) -> set[str]:
     names: set[str] = set()
     for data in rule_files:
         doc = load_yaml(data, "rules") or {}
-        names.update(g["name"] for g in doc.get("groups") or [] if isinstance(g, dict) and "name" in g)
+        names.update(
+            g["name"] for g in doc.get("groups") or [] if isinstance(g, dict) and "name" in g
+        )
     return names
 
 
@@ -79,7 +84,8 @@ def down_targets(inventory: Mapping[str, Any], project: str) -> frozenset[tuple[
     """(job, instance) of the targets the project's Prometheus did not report up in the
     probe before the apply (down, or not scraped yet)."""
     names = {
-        str(c.get("name", "")).lstrip("/") for c in inventory.get("containers") or []
+        str(c.get("name", "")).lstrip("/")
+        for c in inventory.get("containers") or []
         if (c.get("labels") or {}).get("com.docker.compose.project") == project
         and (c.get("labels") or {}).get("com.docker.compose.service") == "prometheus"
     }
@@ -87,7 +93,11 @@ def down_targets(inventory: Mapping[str, Any], project: str) -> frozenset[tuple[
     for name in names:
         record = ((inventory.get("apis") or {}).get(name) or {}).get("/api/v1/targets") or {}
         body = record.get("body") if isinstance(record, Mapping) else None
-        for t in ((body or {}).get("data") or {}).get("activeTargets") or [] if isinstance(body, dict) else []:
+        for t in (
+            ((body or {}).get("data") or {}).get("activeTargets") or []
+            if isinstance(body, dict)
+            else []
+        ):
             labels = t.get("labels") or {}
             if t.get("health") != "up":
                 down.add((str(labels.get("job")), str(labels.get("instance"))))
@@ -96,14 +106,23 @@ def down_targets(inventory: Mapping[str, Any], project: str) -> frozenset[tuple[
 
 def target_problems(targets: Any, wanted: set[tuple[str, str]]) -> list[str]:
     active = (targets or {}).get("data", {}).get("activeTargets") or []
-    health = {(t.get("labels", {}).get("job") or t.get("scrapePool"), t.get("labels", {}).get("instance")): t for t in active}
+    health = {
+        (
+            t.get("labels", {}).get("job") or t.get("scrapePool"),
+            t.get("labels", {}).get("instance"),
+        ): t
+        for t in active
+    }
     problems = []
     for job, instance in sorted(wanted):
         t = health.get((job, instance))
         if t is None:
             problems.append(f"scrape target {job}/{instance}: not loaded by Prometheus")
         elif t.get("health") != "up":
-            problems.append(f"scrape target {job}/{instance}: {t.get('health')} ({t.get('lastError') or 'not scraped yet'})")
+            problems.append(
+                f"scrape target {job}/{instance}: {t.get('health')} "
+                f"({t.get('lastError') or 'not scraped yet'})"
+            )
     return problems
 
 
@@ -112,19 +131,22 @@ def rule_problems(rules: Any, wanted: set[str]) -> list[str]:
     return [f"rule group {g}: not loaded by Prometheus" for g in sorted(wanted - loaded)]
 
 
-def push_probe_script(project: str, url: str | None) -> str:
+def push_probe_script(url: str | None) -> str:
     """Push a probe metric to the Pushgateway, read it back, delete it."""
     job = "observatory_apply_probe"
     if url is None:
         return "echo skipped"
     metric = f"{url}/metrics/job/{job}"
-    return "\n".join([
-        "set -e",
-        f"printf 'observatory_apply_probe 1\\n' | curl -fsS -m 5 --data-binary @- {shlex.quote(metric)}",
-        f"curl -fsS -m 5 {shlex.quote(url + '/api/v1/metrics')} | grep -q {job}",
-        f"curl -fsS -m 5 -X DELETE {shlex.quote(metric)}",
-        "echo ok",
-    ])
+    return "\n".join(
+        [
+            "set -e",
+            "printf 'observatory_apply_probe 1\\n' | "
+            f"curl -fsS -m 5 --data-binary @- {shlex.quote(metric)}",
+            f"curl -fsS -m 5 {shlex.quote(url + '/api/v1/metrics')} | grep -q {job}",
+            f"curl -fsS -m 5 -X DELETE {shlex.quote(metric)}",
+            "echo ok",
+        ]
+    )
 
 
 def verify_stack(
@@ -148,7 +170,9 @@ def verify_stack(
         return result
     declared = declared_targets(bundle_files["prometheus/prometheus.yml"])
     wanted = declared - already_down
-    groups = declared_groups([d for p, d in bundle_files.items() if p.startswith("prometheus/rules/")])
+    groups = declared_groups(
+        [d for p, d in bundle_files.items() if p.startswith("prometheus/rules/")]
+    )
     deadline = time.monotonic() + scrape_wait
     while True:
         targets, rules = parse_api(transport.run(["sh", "-c", api_script(view.project)]).text)
@@ -162,9 +186,12 @@ def verify_stack(
         result.checks.append(f"scrape target {job}/{instance} was not up before this apply either")
     pg = next((ep for ep in view.endpoints if ep.service == "pushgateway" and ep.port), None)
     if pg is not None:
-        out = transport.run(["sh", "-c", push_probe_script(view.project, pg.url)])
+        out = transport.run(["sh", "-c", push_probe_script(pg.url)])
         if out.ok and "ok" in out.text:
             result.checks.append("pushgateway push/read/delete probe passed")
         else:
-            result.problems.append("pushgateway: push-and-delete probe failed: " + out.stderr.decode("utf-8", "replace").strip()[-200:])
+            result.problems.append(
+                "pushgateway: push-and-delete probe failed: "
+                + out.stderr.decode("utf-8", "replace").strip()[-200:]
+            )
     return result

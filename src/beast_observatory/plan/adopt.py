@@ -35,7 +35,9 @@ def _dashboards(files: list[str], assets: Mapping[str, bytes]) -> dict[str, Any]
     out: dict[str, Any] = {}
     for path in files:
         doc = _content(path, assets.get(path))
-        key = doc.get("uid") if isinstance(doc, dict) and doc.get("uid") else path.rsplit("/", 1)[-1]
+        key = (
+            doc.get("uid") if isinstance(doc, dict) and doc.get("uid") else path.rsplit("/", 1)[-1]
+        )
         if isinstance(doc, dict):
             doc = {k: v for k, v in doc.items() if k not in ("id", "version")}
         out[str(key)] = doc
@@ -52,7 +54,9 @@ def spec_view(
     services = view["services"]
     prom = services["prometheus"]
     prom["rule_files"] = {
-        r["name"]: _content(r["path"], assets.get(r["path"])) if r.get("path") else {"groups": r["groups"]}
+        r["name"]: _content(r["path"], assets.get(r["path"]))
+        if r.get("path")
+        else {"groups": r["groups"]}
         for r in prom["rule_files"]
     }
     providers = {}
@@ -94,7 +98,8 @@ def is_unmanaged(inventory: Mapping[str, Any], live_files: Mapping[str, Any], pr
     if "manifest.json" in live_files:
         return False
     ours = [
-        c for c in inventory.get("containers") or []
+        c
+        for c in inventory.get("containers") or []
         if (c.get("labels") or {}).get("com.docker.compose.project") == project
     ]
     return bool(ours) and not any(f"{LABEL}.project" in (c.get("labels") or {}) for c in ours)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from beast_observatory.plan.adopt import SpecView, adoption_drift, is_unmanaged
 from beast_observatory.plan.files import (
     HOST_ONLY,
     parse_content,
@@ -13,7 +14,6 @@ from beast_observatory.plan.files import (
     same_content,
     unified_diff,
 )
-from beast_observatory.plan.adopt import SpecView, adoption_drift, is_unmanaged
 from beast_observatory.plan.model import FileChange, Plan, ServiceChange
 from beast_observatory.render.bundle import Bundle, sha256
 from beast_observatory.render.compose import RESTART_HASH_LABEL
@@ -43,7 +43,9 @@ def _flag_reasons(live: list[str], desired: list[str]) -> list[str]:
             before, after = lf.get(name, "(unset)"), df.get(name, "(unset)")
             what = name.removeprefix("--")
             if "retention" in name:
-                reasons.append(f"{what.split('.')[-1]} retention {before} -> {after} (restart, data kept)")
+                reasons.append(
+                    f"{what.split('.')[-1]} retention {before} -> {after} (restart, data kept)"
+                )
             else:
                 reasons.append(f"flag {what}: {before} -> {after}")
     return reasons
@@ -53,7 +55,8 @@ def _live_ports(container: Mapping[str, Any]) -> set[str]:
     out = set()
     for cport, binds in (container.get("ports") or {}).items():
         for b in binds or []:
-            out.add(f"{b.get('host_ip') or '0.0.0.0'}:{b.get('host_port')}:{cport.split('/')[0]}")
+            host_ip = b.get("host_ip") or "0.0.0.0"  # noqa: S104 - docker's notation, not a bind
+            out.add(f"{host_ip}:{b.get('host_port')}:{cport.split('/')[0]}")
     return out
 
 
@@ -67,7 +70,9 @@ def container_reasons(desired: Mapping[str, Any], live: Mapping[str, Any]) -> li
     if desired.get("image") != live.get("image"):
         reasons.append(f"image {live.get('image')} -> {desired.get('image')}")
     if "command" in desired and list(desired["command"]) != list(live.get("cmd") or []):
-        reasons += _flag_reasons(list(live.get("cmd") or []), list(desired["command"])) or ["command changed"]
+        reasons += _flag_reasons(list(live.get("cmd") or []), list(desired["command"])) or [
+            "command changed"
+        ]
     if _desired_ports(desired) != _live_ports(live):
         before = ", ".join(sorted(_live_ports(live))) or "none"
         reasons.append(f"ports {before} -> {', '.join(sorted(_desired_ports(desired))) or 'none'}")
@@ -83,11 +88,15 @@ def container_reasons(desired: Mapping[str, Any], live: Mapping[str, Any]) -> li
     labels = live.get("labels") or {}
     want = (desired.get("labels") or {}).get(RESTART_HASH_LABEL)
     if RESTART_HASH_LABEL in labels and want and labels[RESTART_HASH_LABEL] != want:
-        reasons.append("configuration that only a restart picks up changed (grafana.ini or provisioning)")
+        reasons.append(
+            "configuration that only a restart picks up changed (grafana.ini or provisioning)"
+        )
     return reasons
 
 
-def _file_changes(bundle: Bundle, live_files: Mapping[str, Any]) -> tuple[list[FileChange], dict[str, list[str]]]:
+def _file_changes(
+    bundle: Bundle, live_files: Mapping[str, Any]
+) -> tuple[list[FileChange], dict[str, list[str]]]:
     changes: list[FileChange] = []
     summaries: dict[str, list[str]] = {}
     for path, data in sorted(bundle.files.items()):
@@ -101,12 +110,18 @@ def _file_changes(bundle: Bundle, live_files: Mapping[str, Any]) -> tuple[list[F
         elif live is None or not same_content(path, desired, live):
             changes.append(FileChange(path, "change", unified_diff(path, live, desired)))
             if path == "prometheus/prometheus.yml":
-                summaries["prometheus"] = prometheus_summary(parse_content(path, live or ""), parse_content(path, desired))
+                summaries["prometheus"] = prometheus_summary(
+                    parse_content(path, live or ""), parse_content(path, desired)
+                )
     # Only files this tool put there (listed in the host's manifest) are ever removed; anything
     # else in the directory belongs to someone else and is left alone.
     for path in sorted(deployed_files(live_files) - set(bundle.files)):
         if path in live_files and not HOST_ONLY.match(path):
-            changes.append(FileChange(path, "remove", unified_diff(path, live_files[path].get("content"), None)))
+            changes.append(
+                FileChange(
+                    path, "remove", unified_diff(path, live_files[path].get("content"), None)
+                )
+            )
     return changes, summaries
 
 
@@ -121,12 +136,20 @@ def deployed_files(live_files: Mapping[str, Any]) -> set[str]:
     return {str(p) for p in files} if isinstance(files, dict) else set()
 
 
-def _reload_reasons(service: str, files: list[FileChange], summaries: dict[str, list[str]]) -> list[str]:
+def _reload_reasons(
+    service: str, files: list[FileChange], summaries: dict[str, list[str]]
+) -> list[str]:
     prefix = {v: k for k, v in RELOAD_PREFIXES.items()}.get(service)
-    touched = [f.path for f in files if prefix and f.path.startswith(prefix) and f.path != f"{prefix}web.yml"]
+    touched = [
+        f.path
+        for f in files
+        if prefix and f.path.startswith(prefix) and f.path != f"{prefix}web.yml"
+    ]
     if not touched:
         return []
-    return summaries.get(service) or [f"{p} {f.action}d" for p in touched for f in files if f.path == p]
+    return summaries.get(service) or [
+        f"{p} {f.action}d" for p in touched for f in files if f.path == p
+    ]
 
 
 def project_containers(inventory: Mapping[str, Any], project: str) -> dict[str, Mapping[str, Any]]:
@@ -138,20 +161,29 @@ def project_containers(inventory: Mapping[str, Any], project: str) -> dict[str, 
     return out
 
 
-def _unmanaged(inventory: Mapping[str, Any], project: str, compose: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+def _unmanaged(
+    inventory: Mapping[str, Any], project: str, compose: Mapping[str, Any]
+) -> dict[str, tuple[str, ...]]:
     containers = sorted(
-        str(c.get("name", "")).lstrip("/") for c in inventory.get("containers") or []
+        str(c.get("name", "")).lstrip("/")
+        for c in inventory.get("containers") or []
         if (c.get("labels") or {}).get(PROJECT_LABEL) != project
     )
     ours_vol = {f"{project}_{v}" for v in compose.get("volumes") or {}}
-    ours_net = {f"{project}_{n}" for n in compose.get("networks") or {}} | {"bridge", "host", "none"}
+    ours_net = {f"{project}_{n}" for n in compose.get("networks") or {}} | {
+        "bridge",
+        "host",
+        "none",
+    }
     # compose labels what it creates: a volume kept from a removed service is still ours
     volumes = sorted(
-        v["name"] for v in inventory.get("volumes") or []
+        v["name"]
+        for v in inventory.get("volumes") or []
         if v.get("name") not in ours_vol and (v.get("labels") or {}).get(PROJECT_LABEL) != project
     )
     networks = sorted(
-        n["name"] for n in inventory.get("networks") or []
+        n["name"]
+        for n in inventory.get("networks") or []
         if n.get("name") not in ours_net and (n.get("labels") or {}).get(PROJECT_LABEL) != project
     )
     return {"containers": tuple(containers), "volumes": tuple(volumes), "networks": tuple(networks)}
@@ -186,13 +218,22 @@ def adoption_plan(
     if not drift:
         services = tuple(ServiceChange(name, "unchanged") for name in sorted(compose["services"]))
         return Plan(bundle.environment, host, deploy_dir, (), services, unmanaged, (note,))
-    files = tuple(FileChange(p, "add", unified_diff(p, None, d.decode())) for p, d in sorted(bundle.files.items()))
+    files = tuple(
+        FileChange(p, "add", unified_diff(p, None, d.decode()))
+        for p, d in sorted(bundle.files.items())
+    )
     services = tuple(
-        ServiceChange(name, "recreate", tuple(drift.get(name) or ["taken over: recreated from the generated compose file"]))
+        ServiceChange(
+            name,
+            "recreate",
+            tuple(drift.get(name) or ["taken over: recreated from the generated compose file"]),
+        )
         for name in sorted(compose["services"])
     )
     stack_notes = tuple(f"stack: {r}" for r in drift.get("stack", []))
-    return Plan(bundle.environment, host, deploy_dir, files, services, unmanaged, (note, *stack_notes))
+    return Plan(
+        bundle.environment, host, deploy_dir, files, services, unmanaged, (note, *stack_notes)
+    )
 
 
 def make_plan(
@@ -222,7 +263,11 @@ def make_plan(
             reasons = [f"container is {state}"]
         if reasons:
             services.append(ServiceChange(name, "recreate", tuple(reasons)))
-        elif reload := _reload_reasons(name, files, summaries) or (["the last apply did not finish"] if pending and name in ("prometheus", "alertmanager") else []):
+        elif reload := _reload_reasons(name, files, summaries) or (
+            ["the last apply did not finish"]
+            if pending and name in ("prometheus", "alertmanager")
+            else []
+        ):
             services.append(ServiceChange(name, "reload", tuple(reload)))
         else:
             services.append(ServiceChange(name, "unchanged"))

@@ -13,8 +13,13 @@ from beast_observatory.spec.view import flatten
 from beast_observatory.yamlio import YamlError, load_yaml
 
 # Files in a deploy directory that are not part of a release.
-HOST_ONLY = re.compile(r"^(\.env|manifest\.json|\.observatory.*|releases/.*|\.releases/.*|state\.json)$")
-_SECRET_LINE = re.compile(r"^(\s*[-\w.\"']*?([A-Za-z_]*(password|secret|token|key)[A-Za-z_]*)[\"']?\s*[:=]\s*)(\S.*)$", re.I)
+HOST_ONLY = re.compile(
+    r"^(\.env|manifest\.json|\.observatory.*|releases/.*|\.releases/.*|state\.json)$"
+)
+_SECRET_LINE = re.compile(
+    r"^(\s*[-\w.\"']*?([A-Za-z_]*(password|secret|token|key)[A-Za-z_]*)[\"']?\s*[:=]\s*)(\S.*)$",
+    re.I,
+)
 
 
 def parse_content(path: str, text: str) -> Any:
@@ -42,9 +47,12 @@ def mask_secrets(text: str) -> str:
     out = []
     for line in text.splitlines():
         m = _SECRET_LINE.match(line)
-        if m and looks_secret(m.group(2)) and "${" not in m.group(4):
-            line = f"{m.group(1)}<masked>"
-        out.append(re.sub(r"\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53}", "<masked bcrypt hash>", line))
+        shown = (
+            f"{m.group(1)}<masked>"
+            if m and looks_secret(m.group(2)) and "${" not in m.group(4)
+            else line
+        )
+        out.append(re.sub(r"\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53}", "<masked bcrypt hash>", shown))
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 
@@ -56,7 +64,9 @@ def unified_diff(path: str, live: str | None, desired: str | None) -> str:
 
 
 def _fmt(value: Any) -> str:
-    return "(unset)" if value is None else json.dumps(value) if not isinstance(value, str) else value
+    return (
+        "(unset)" if value is None else json.dumps(value) if not isinstance(value, str) else value
+    )
 
 
 def prometheus_summary(live: Any, desired: Any) -> list[str]:
@@ -69,14 +79,20 @@ def prometheus_summary(live: Any, desired: Any) -> list[str]:
         if lg.get(key) != dg.get(key):
             notes.append(f"global.{key} {_fmt(lg.get(key))} -> {_fmt(dg.get(key))}")
     ljobs = {j.get("job_name"): j for j in live.get("scrape_configs") or [] if isinstance(j, dict)}
-    djobs = {j.get("job_name"): j for j in desired.get("scrape_configs") or [] if isinstance(j, dict)}
+    djobs = {
+        j.get("job_name"): j for j in desired.get("scrape_configs") or [] if isinstance(j, dict)
+    }
     for name in sorted(set(djobs) - set(ljobs), key=str):
         notes.append(f"adds scrape job {name} ({_target_count(djobs[name])} targets)")
     for name in sorted(set(ljobs) - set(djobs), key=str):
         notes.append(f"removes scrape job {name}")
     for name in sorted(set(ljobs) & set(djobs), key=str):
         lf, df = dict(flatten(ljobs[name])), dict(flatten(djobs[name]))
-        changed = [f"{k} {_fmt(lf.get(k))} -> {_fmt(df.get(k))}" for k in sorted(set(lf) | set(df)) if lf.get(k) != df.get(k)]
+        changed = [
+            f"{k} {_fmt(lf.get(k))} -> {_fmt(df.get(k))}"
+            for k in sorted(set(lf) | set(df))
+            if lf.get(k) != df.get(k)
+        ]
         if changed:
             notes.append(f"changes scrape job {name}: " + "; ".join(changed))
     for key in ("rule_files", "alerting"):
@@ -86,4 +102,8 @@ def prometheus_summary(live: Any, desired: Any) -> list[str]:
 
 
 def _target_count(job: dict[str, Any]) -> int:
-    return sum(len(sc.get("targets") or []) for sc in job.get("static_configs") or [] if isinstance(sc, dict))
+    return sum(
+        len(sc.get("targets") or [])
+        for sc in job.get("static_configs") or []
+        if isinstance(sc, dict)
+    )

@@ -80,7 +80,9 @@ def format_plan(plan: Plan, *, diffs: bool = True) -> str:
     changed = [s for s in plan.services if s.action != "unchanged"]
     lines.append(
         f"\nPlan: {len(plan.files)} file(s) to change, "
-        + ", ".join(f"{len(plan.actions(a))} to {a}" for a in ("create", "recreate", "reload", "remove"))
+        + ", ".join(
+            f"{len(plan.actions(a))} to {a}" for a in ("create", "recreate", "reload", "remove")
+        )
         + (f" ({len(changed)} service(s) affected)." if plan.changed else ".")
     )
     return "\n".join(lines) + "\n"
