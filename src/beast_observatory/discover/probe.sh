@@ -284,7 +284,12 @@ emit_file() {
 # emit_tree SCOPE OWNER PREFIX DIR: every regular file under DIR, as PREFIX/relative path.
 emit_tree() {
     t_scope=$1 t_owner=$2 t_prefix=$3 t_dir=${4%/}
-    find "$t_dir/" -type f 2>"$tmp/terr" | LC_ALL=C sort | head -n $((MAX_TREE_FILES + 1)) >"$tmp/tree"
+    if [ "$t_scope" = dir ]; then
+        # A deploy directory keeps copies of its last releases: only their manifests matter.
+        find "$t_dir/" -type f \( ! -path "$t_dir/releases/*" -o -name manifest.json \) -print
+    else
+        find "$t_dir/" -type f
+    fi 2>"$tmp/terr" | LC_ALL=C sort | head -n $((MAX_TREE_FILES + 1)) >"$tmp/tree"
     if [ -s "$tmp/terr" ]; then problem "$t_dir: $(first_line "$tmp/terr")"; fi
     t_count=0
     while IFS= read -r t_file; do
