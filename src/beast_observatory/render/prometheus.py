@@ -40,7 +40,8 @@ def auto_scrape_jobs(stack: Stack) -> list[ScrapeJob]:
     """Jobs the stack scrapes by itself: its own services, by compose service name."""
     s = stack.services
     jobs = []
-    if s.prometheus.scrape_self:
+    # A service behind basic auth is not scraped: prometheus.yml would need its password.
+    if s.prometheus.scrape_self and s.prometheus.web_auth is None:
         jobs.append(ScrapeJob(name="prometheus", targets=["localhost:9090"]))
     if s.pushgateway.enabled and s.pushgateway.web_auth is None:
         # Pushed series carry their own job/instance labels: keep them (honor_labels).
@@ -102,9 +103,23 @@ def prometheus_config(stack: Stack) -> dict[str, Any]:
     return config
 
 
-def web_config(auth: WebAuth) -> bytes:
-    """exporter-toolkit web config; the file is re-read on every request, so no restart."""
+# Where the web config is written inside the container when its hash comes from .env.
+RUNTIME_WEB_CONFIG = "/tmp/observatory-web.yml"  # noqa: S108 - inside the container, per start
+
+
+def web_config(auth: WebAuth) -> bytes | None:
+    """exporter-toolkit web config (re-read on every request: no restart), or None when the
+    hash comes from the host's .env and is written inside the container instead."""
+    if auth.password_hash is None:
+        return None
     return yaml_file({"basic_auth_users": {auth.username: auth.password_hash}}, HEADER)
+
+
+def web_config_flag(auth: WebAuth | None, config_dir: str) -> list[str]:
+    if auth is None:
+        return []
+    path = f"{config_dir}/web.yml" if auth.password_hash else RUNTIME_WEB_CONFIG
+    return [f"--web.config.file={path}"]
 
 
 def prometheus_flags(stack: Stack) -> list[str]:
@@ -119,8 +134,7 @@ def prometheus_flags(stack: Stack) -> list[str]:
         flags.append(f"--storage.tsdb.retention.time={p.retention.time}")
     if p.retention.size:
         flags.append(f"--storage.tsdb.retention.size={p.retention.size}")
-    if p.web_auth:
-        flags.append(f"--web.config.file={CONFIG_DIR}/web.yml")
+    flags += web_config_flag(p.web_auth, CONFIG_DIR)
     return flags + list(p.extra_flags)
 
 
@@ -134,6 +148,6 @@ def render_prometheus(stack: Stack, assets: Mapping[str, bytes]) -> dict[str, by
             files[target] = assets[rule.path]
         else:
             files[target] = yaml_file({"groups": key_ordered(rule.groups, RULE_KEY_ORDER)}, HEADER)
-    if p.web_auth:
-        files["prometheus/web.yml"] = web_config(p.web_auth)
+    if p.web_auth and (web := web_config(p.web_auth)):
+        files["prometheus/web.yml"] = web
     return files

@@ -58,6 +58,10 @@ def secret_variables(stack: Stack) -> list[str]:
         names.update(ini_env_references(g))
     for value in _environment_values(stack):
         names.update(a or b for a, b in _COMPOSE_VARIABLE.findall(value))
+    for name in ("prometheus", "pushgateway", "alertmanager"):
+        svc = getattr(stack.services, name)
+        if svc.enabled and svc.web_auth is not None and svc.web_auth.password_hash_env:
+            names.add(svc.web_auth.password_hash_env)
     return sorted(names)
 
 
@@ -79,8 +83,8 @@ def _alertmanager_files(stack: Stack, assets: Mapping[str, bytes]) -> dict[str, 
             key_ordered(am.config or DEFAULT_ALERTMANAGER_CONFIG, ALERTMANAGER_KEY_ORDER), HEADER
         )
     files = {"alertmanager/alertmanager.yml": config}
-    if am.web_auth:
-        files["alertmanager/web.yml"] = web_config(am.web_auth)
+    if am.web_auth and (web := web_config(am.web_auth)):
+        files["alertmanager/web.yml"] = web
     return files
 
 
@@ -103,8 +107,12 @@ def render_stack(
     files: dict[str, bytes] = {}
     if s.prometheus.enabled:
         files.update(render_prometheus(stack, assets))
-    if s.pushgateway.enabled and s.pushgateway.web_auth:
-        files["pushgateway/web.yml"] = web_config(s.pushgateway.web_auth)
+    if (
+        s.pushgateway.enabled
+        and s.pushgateway.web_auth
+        and (web := web_config(s.pushgateway.web_auth))
+    ):
+        files["pushgateway/web.yml"] = web
     if s.grafana.enabled:
         files.update(render_grafana(stack, assets, matches))
     if s.alertmanager.enabled:

@@ -54,16 +54,24 @@ class SecretRef(Choice):
 
 class WebAuth(Model):
     """Basic auth through the exporter-toolkit web config file (Prometheus, Pushgateway,
-    Alertmanager). Only a bcrypt hash is stored, never a password."""
+    Alertmanager): a bcrypt hash in the spec, or the name of a variable of the host's .env
+    that holds it. Never a password."""
 
     username: Name
-    password_hash: str = Field(
-        description="bcrypt hash, e.g. from `htpasswd -nBC 10 '' | tr -d ':'`."
+    password_hash: str | None = Field(
+        None, description="bcrypt hash, e.g. from `htpasswd -nBC 10 '' | tr -d ':'`."
+    )
+    password_hash_env: EnvVarName | None = Field(
+        None,
+        description="Variable of the host's .env holding the bcrypt hash (single-quoted there, "
+        "as it contains `$`); the web config is then written inside the container at start.",
     )
 
     @model_validator(mode="after")
     def _is_bcrypt(self) -> WebAuth:
-        if not BCRYPT_RE.match(self.password_hash):
+        if (self.password_hash is None) == (self.password_hash_env is None):
+            raise ValueError("give exactly one of 'password_hash' or 'password_hash_env'")
+        if self.password_hash is not None and not BCRYPT_RE.match(self.password_hash):
             raise ValueError(
                 "password_hash must be a bcrypt hash ($2b$...), never a clear password"
             )
