@@ -99,9 +99,25 @@ def _fill(staging: Path, files: Mapping[str, bytes], previous: Path) -> None:
             shutil.copy2(previous / name, staging / name)
 
 
+def _refuse_foreign(root: Path) -> None:
+    """Never replace a directory an earlier build did not write: it may hold anything."""
+    if root.is_file():
+        raise ObservatoryError(f"cannot write {root}: it is a file", hint="choose another --out")
+    if not root.is_dir() or (root / "manifest.json").is_file():
+        return
+    foreign = [p.name for p in root.iterdir() if p.name not in PRESERVED]
+    if foreign:
+        raise ObservatoryError(
+            f"{root} exists and was not written by `observatory build` (no manifest.json; "
+            f"it holds {', '.join(sorted(foreign)[:3])}{' ...' if len(foreign) > 3 else ''})",  # noqa: PLR2004
+            hint="choose another --out, or move that directory away first",
+        )
+
+
 def write_tree(root: Path, files: Mapping[str, bytes]) -> None:
     """Replace root with exactly files (plus preserved ones), in one atomic swap."""
     root = root.absolute()
+    _refuse_foreign(root)
     try:
         root.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.new-", dir=root.parent))

@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -353,6 +354,34 @@ def test_failed_verification_rolls_back_to_the_release_that_was_live(live: Live)
 
 
 # ------------------------------------------------------------------ hand edits on the host
+
+
+def test_compose_failing_after_the_switch_rolls_back_too(live: Live) -> None:
+    """A port taken by another process between plan and start: host validation cannot see
+    it; `compose up` fails after the switch, and apply goes back to what ran before."""
+    stack = live.stack
+    previous = state_release(stack)
+    old_files = live_files(stack)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen(1)
+        busy = squatter.getsockname()[1]
+        with spec_restored(stack):
+            edit_remote(stack, {"pushgateway": {"port": busy}})
+            result = run(
+                live,
+                "apply (port taken)",
+                "apply",
+                "--auto-approve",
+                "--timeout",
+                "30",
+                "--scrape-wait",
+                "30",
+            )
+    assert_exit(result, 1, "docker compose up FAILED", str(busy))
+    assert f"rolled back to release {previous}: verified" in result.stdout, result.explain()
+    assert live_files(stack) == old_files
+    assert health(stack.containers()["pushgateway"]) == "healthy"
 
 
 def test_hand_edited_prometheus_yml_is_drift_and_apply_restores_it(live: Live) -> None:

@@ -17,6 +17,19 @@ BUG_HINT = (
 )
 
 
+def _show_user_error(exc: typer.TyperException | OSError) -> None:
+    if isinstance(exc, OSError):  # a path that is a file, a missing folder, permissions, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print("  hint: check the path and its permissions", file=sys.stderr)
+        return
+    show = getattr(exc, "show", None)  # usage errors: bad option, missing argument
+    if callable(show):
+        show()
+    else:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+
+
 def run_guarded(entry: Callable[[], object]) -> int:  # noqa: PLR0911 - one exit path per kind
     """Run the click entry point; return the process exit code."""
     import os  # noqa: PLC0415
@@ -31,12 +44,8 @@ def run_guarded(entry: Callable[[], object]) -> int:  # noqa: PLR0911 - one exit
     except typer.Abort:
         print("aborted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except typer.TyperException as exc:  # usage errors: bad option, missing argument
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            print(f"error: {exc.format_message()}", file=sys.stderr)
+    except (typer.TyperException, OSError) as exc:
+        _show_user_error(exc)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -201,8 +201,12 @@ def apply(
             for p, r in live_files.items()
             if isinstance(r, dict) and r.get("sha256")
         }
-        releases = list_releases(transport, placement.directory)
-        number = int(releases[-1].split("-")[0]) + 1 if releases else 1
+        numbers = [
+            int(n.split("-")[0])
+            for n in list_releases(transport, placement.directory)
+            if re.match(r"^\d{4,}-", n)
+        ]
+        number = max(numbers) + 1 if numbers else 1
         release = stage_release(transport, placement.directory, bundle, live_hashes, number)
         echo(f"staged release {release.name}")
         try:
@@ -213,7 +217,21 @@ def apply(
         echo("validated on the host: promtool check config, docker compose config")
         previous = _live_release(placement.directory, live_hashes)
         switch_to(transport, placement.directory, release)
-        _converge(project, plan, allow_remove=options.allow_remove)
+        try:
+            _converge(project, plan, allow_remove=options.allow_remove)
+        except RuntimeFailure as exc:  # e.g. a port taken meanwhile: back to what ran before
+            failed = Verification(problems=[exc.message])
+            return _rollback(
+                transport,
+                placement,
+                project,
+                plan,
+                previous,
+                failed,
+                options,
+                echo,
+                what="docker compose up",
+            )
         result = verify_stack(
             transport,
             view,
@@ -240,8 +258,10 @@ def _rollback(
     failed: Verification,
     options: ApplyOptions,
     echo: Echo,
+    *,
+    what: str = "verification",
 ) -> int:
-    echo("verification FAILED:\n" + "\n".join(f"  - {p}" for p in failed.problems))
+    echo(f"{what} FAILED:\n" + "\n".join(f"  - {p}" for p in failed.problems))
     if previous is None:
         echo("no previous release on the host to roll back to; the new release stays in place")
         return 1
@@ -271,7 +291,7 @@ def _rollback(
         status = "verified" if again.ok else "NOT healthy either: " + "; ".join(again.problems)
         echo(f"rolled back to release {previous.name}: {status}")
     raise RuntimeFailure(
-        f"apply failed verification and was rolled back to release {previous.name}",
+        f"apply failed ({what}) and was rolled back to release {previous.name}",
         hint="see the problems above; `observatory logs SERVICE` shows why a service failed",
     )
 

@@ -80,10 +80,10 @@ def declared_groups(rule_files: list[bytes]) -> set[str]:
     return names
 
 
-def prometheus_behind_auth(bundle_files: Mapping[str, bytes]) -> bool:
-    """Its API then needs a password the tool never holds."""
+def behind_auth(bundle_files: Mapping[str, bytes], service: str) -> bool:
+    """The service's API then needs a password the tool never holds."""
     compose = load_yaml(bundle_files["docker-compose.yml"], "docker-compose.yml") or {}
-    command = ((compose.get("services") or {}).get("prometheus") or {}).get("command") or []
+    command = ((compose.get("services") or {}).get(service) or {}).get("command") or []
     return any(str(arg).startswith("--web.config.file=") for arg in command)
 
 
@@ -147,6 +147,7 @@ def push_probe_script(url: str | None) -> str:
     return "\n".join(
         [
             "set -e",
+            "command -v curl >/dev/null 2>&1 || { echo no-curl; exit 0; }",
             "printf 'observatory_apply_probe 1\\n' | "
             f"curl -fsS -m 5 --data-binary @- {shlex.quote(metric)}",
             f"curl -fsS -m 5 {shlex.quote(url + '/api/v1/metrics')} | grep -q {job}",
@@ -173,11 +174,25 @@ def verify_stack(
         if not r.ok:
             result.problems.append(f"service {r.service}: {r.state}/{r.health} {r.detail}".strip())
     result.checks.append(f"{sum(r.ok for r in rows)}/{len(rows)} services healthy")
-    if result.problems or "prometheus/prometheus.yml" not in bundle_files:
+    if result.problems:
         return result
-    if prometheus_behind_auth(bundle_files):
+    if "prometheus/prometheus.yml" in bundle_files:
+        _check_prometheus(transport, view, bundle_files, scrape_wait, already_down, result)
+    _check_pushgateway(transport, view, bundle_files, result)
+    return result
+
+
+def _check_prometheus(
+    transport: Transport,
+    view: StackView,
+    bundle_files: dict[str, bytes],
+    scrape_wait: float,
+    already_down: frozenset[tuple[str, str]],
+    result: Verification,
+) -> None:
+    if behind_auth(bundle_files, "prometheus"):
         result.checks.append("Prometheus is behind basic auth: targets and rules not checked")
-        return result
+        return
     declared = declared_targets(bundle_files["prometheus/prometheus.yml"])
     wanted = declared - already_down
     groups = declared_groups(
@@ -194,14 +209,24 @@ def verify_stack(
     result.checks.append(f"{len(wanted)} scrape targets up, {len(groups)} rule groups loaded")
     for job, instance in sorted(declared & already_down):
         result.checks.append(f"scrape target {job}/{instance} was not up before this apply either")
+
+
+def _check_pushgateway(
+    transport: Transport, view: StackView, bundle_files: dict[str, bytes], result: Verification
+) -> None:
     pg = next((ep for ep in view.endpoints if ep.service == "pushgateway" and ep.port), None)
-    if pg is not None:
-        out = transport.run(["sh", "-c", push_probe_script(pg.url)])
-        if out.ok and "ok" in out.text:
-            result.checks.append("pushgateway push/read/delete probe passed")
-        else:
-            result.problems.append(
-                "pushgateway: push-and-delete probe failed: "
-                + out.stderr.decode("utf-8", "replace").strip()[-200:]
-            )
-    return result
+    if pg is None:
+        return
+    if behind_auth(bundle_files, "pushgateway"):
+        result.checks.append("Pushgateway is behind basic auth: push probe skipped")
+        return
+    out = transport.run(["sh", "-c", push_probe_script(pg.url)])
+    if out.ok and "no-curl" in out.text:
+        result.checks.append("no curl on the host: Pushgateway push probe skipped")
+    elif out.ok and "ok" in out.text:
+        result.checks.append("pushgateway push/read/delete probe passed")
+    else:
+        result.problems.append(
+            "pushgateway: push-and-delete probe failed: "
+            + out.stderr.decode("utf-8", "replace").strip()[-200:]
+        )

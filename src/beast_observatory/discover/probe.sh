@@ -11,10 +11,14 @@
 # base64-encoded (fields ending in "_b"; hex when the host has no base64).
 #
 # Secrets never leave the host: values of secret-looking environment variables, labels and
-# --flags, and secret fields of config files (basic-auth passwords, secureJsonData,
-# grafana.ini passwords and keys, .env entries) are replaced here by
-# <redacted sha256:XXXXXXXXXXXX> (first 12 hex digits of the value's sha256), so a changed
-# secret still shows as a change. Values are hashed through a pipe, never on a command line.
+# --flags, secret fields of config files (basic-auth passwords, secureJsonData, grafana.ini
+# passwords and keys, .env entries), the password of credentials in URLs
+# (scheme://user:PASSWORD@host) and of curl/wget-style `-u user:PASSWORD` / `--user ...` (in
+# commands, healthchecks and files) are replaced here by <redacted sha256:XXXXXXXXXXXX> (first
+# 12 hex digits of the value's sha256), so a changed secret still shows as a change. Values are
+# hashed through a pipe, never on a command line. Files that are a secret whole (anything under
+# /run/secrets/, keys, password and token files: secret_file) are never read: only their size
+# and sha256 are sent.
 #
 # Nothing here is fatal: a missing docker, a container gone mid-probe, an unreadable file or a
 # silent API becomes a "problem" record or an "error" field.
@@ -78,7 +82,15 @@ mode_for() {
 }
 
 REDACT_AWK=$(cat <<'AWK'
-BEGIN { blk = -1; sblk = -1; q = sprintf("%c", 39); dq = "\"" }
+BEGIN {
+    blk = -1; sblk = -1; q = sprintf("%c", 39); dq = "\""
+    for (i = 1; i < 32; i++) ctl[sprintf("%c", i)] = i
+    # scheme://user:password@ - in a file (quotes end a value) and in a value of its own.
+    URL_Q = "[A-Za-z][A-Za-z0-9+.-]*://[^/?#@: \t\r\n\"']*:[^/?# \t\r\n\"']*@"
+    URL_RAW = "[A-Za-z][A-Za-z0-9+.-]*://[^/?#@: \t\r\n]*:[^/?# \t\r\n]*@"
+    # curl/wget's -u (also in a bundle such as -fsSu), --user, --proxy-user.
+    UFLAG = "(-[A-Za-z]*u|--user|--proxy-user)"
+}
 function secret_name(k,   u) {
     u = toupper(k)
     if (u ~ /(WEBHOOK_URL|API_URL)$/) return 1
@@ -138,22 +150,100 @@ function jdecode(s,   out, i, c, n) {
     }
     return out
 }
-function record(line,   p, pre, body, eq, name, val, kind) {
+# A value -> JSON string body (what jdecode undoes).
+function jencode(s,   out, i, c) {
+    out = ""
+    for (i = 1; i <= length(s); i++) {
+        c = substr(s, i, 1)
+        if (c == "\\") out = out "\\\\"
+        else if (c == dq) out = out "\\" dq
+        else if (c == "\n") out = out "\\n"
+        else if (c == "\t") out = out "\\t"
+        else if (c == "\r") out = out "\\r"
+        else if (c in ctl) out = out sprintf("\\u%04x", ctl[c])
+        else out = out c
+    }
+    return out
+}
+# scheme://user:password@host -> scheme://user:<redacted ...>@host. raw: s is a value of its
+# own (quotes belong to the password); js: s is JSON text (the password is hashed decoded).
+function urlcreds(s, raw, js,   out, m, p, ui, c, pw) {
+    if (!index(s, "://")) return s
+    out = ""
+    while (match(s, raw ? URL_RAW : URL_Q)) {
+        m = substr(s, RSTART, RLENGTH)
+        p = index(m, "://") + 3
+        ui = substr(m, p, length(m) - p)
+        c = index(ui, ":")
+        pw = substr(ui, c + 1)
+        if (pw != "" && !is_ref(pw)) m = substr(m, 1, p + c - 1) mark(js ? jdecode(pw) : pw) "@"
+        out = out substr(s, 1, RSTART - 1) m
+        s = substr(s, RSTART + RLENGTH)
+    }
+    return out s
+}
+# "user:password" (the value of -u/--user) -> "user:<redacted ...>"; "" when it is not one
+# (no colon, a uid:gid pair, a reference such as $PASS).
+function userpass(v, js,   c, pw) {
+    if (v !~ /^[^:=\/ \t]*:/ || v ~ /^[0-9]+:[0-9]+$/) return ""
+    c = index(v, ":")
+    pw = substr(v, c + 1)
+    if (pw == "" || is_ref(pw)) return ""
+    return substr(v, 1, c) mark(js ? jdecode(pw) : pw)
+}
+# -u user:password, --user=user:password, "-u", "user:password" (a flow list), -uuser:password.
+function userflags(s, raw, js,   out, fl, sep, qc, v, e, n) {
+    if (s !~ /-[A-Za-z]*u|--(proxy-)?user/) return s
+    out = ""
+    while (match(s, "(^|[^A-Za-z0-9_.-])" UFLAG)) {
+        fl = substr(s, RSTART, RLENGTH)
+        out = out substr(s, 1, RSTART + RLENGTH - 1)
+        s = substr(s, RSTART + RLENGTH)
+        if (match(s, /^(=|[ \t]+|["']?[ \t]*,[ \t]*["']?)/)) sep = substr(s, 1, RLENGTH)
+        else if (fl !~ /--(proxy-)?user$/) sep = ""
+        else continue
+        out = out sep; s = substr(s, length(sep) + 1)
+        qc = substr(s, 1, 1)
+        if (!raw && (qc == dq || qc == q)) { out = out qc; s = substr(s, 2) } else qc = ""
+        if (qc != "") e = index(s, qc)
+        else if (raw) e = match(s, /[ \t\n]/)
+        else e = match(s, /[ \t\n"',\]}]/)
+        v = e ? substr(s, 1, e - 1) : s
+        n = userpass(v, js)
+        if (n != "") { out = out n; s = substr(s, length(v) + 1) }
+    }
+    return out s
+}
+# Credentials in any text: URLs, then -u/--user.
+function creds(s, raw, js) { return userflags(urlcreds(s, raw, js), raw, js) }
+function record(line,   p, pre, body, eq, name, val, key, isarg, new, prev) {
     if (substr(line, 1, 1) == "@") { print line > side; return "" }
     if (line !~ /^\{"k":"(env|label|arg)",/) return line
     p = index(line, ",\"v\":\"")
     if (!p || substr(line, length(line) - 1) != "\"}") return line
     pre = substr(line, 1, p + 5)
     body = substr(line, p + 6, length(line) - p - 7)
-    if (line ~ /^\{"k":"arg"/) {
-        if (body !~ /^--?[A-Za-z0-9][A-Za-z0-9._-]*=/) return line
+    isarg = line ~ /^\{"k":"arg"/
+    val = jdecode(body)
+    if (isarg) {
+        # Arguments come one per record, in order: the one after a lone -u/--user is its value.
+        key = ""
+        if (match(line, /"c":"[^"]*","f":"[a-z]*"/)) key = substr(line, RSTART, RLENGTH)
+        prev = uflag[key]
+        uflag[key] = val ~ ("^" UFLAG "$")
+        if (prev && (new = userpass(val, 0)) != "") return pre jencode(new) "\"}"
     }
-    eq = index(body, "=")
-    if (!eq) return line
-    name = substr(body, 1, eq - 1); sub(/^-+/, "", name)
-    val = substr(body, eq + 1)
-    if (val == "" || !secret_name(name)) return line
-    return pre substr(body, 1, eq) mark(jdecode(val)) "\"}"
+    if (!isarg || body ~ /^--?[A-Za-z0-9][A-Za-z0-9._-]*=/) {
+        eq = index(body, "=")
+        if (eq) {
+            name = substr(body, 1, eq - 1); sub(/^-+/, "", name)
+            if (substr(body, eq + 1) != "" && secret_name(name))
+                return pre substr(body, 1, eq) mark(jdecode(substr(body, eq + 1))) "\"}"
+        }
+    }
+    new = isarg ? creds(val, 1, 0) : urlcreds(val, 1, 0)
+    if (new == val) return line
+    return pre jencode(new) "\"}"
 }
 function iniline(line,   p, key, val, k, v, lead) {
     if (line ~ /^[ \t]*[;#\[]/) return line
@@ -197,6 +287,22 @@ function listitem(rest,   r, qc, name, val, f) {
     if (!secret_name(name) || is_ref(val)) return ""
     return qc substr(r, 1, RLENGTH) mark(val) qc
 }
+# A block list item after a lone "- -u" / "- --user" item: its user:password.
+function useritem(line,   r, qc, v, n, prev) {
+    if (!match(line, /^[ \t]*- +/)) {
+        if (line !~ /^[ \t]*(#|$)/) uitem = 0
+        return line
+    }
+    r = substr(line, RLENGTH + 1); prev = uitem
+    uitem = r ~ ("^[\"']?" UFLAG "[\"']?[ \t]*$")
+    if (!prev) return line
+    qc = substr(r, 1, 1)
+    if (qc == dq || qc == q) v = substr(r, 2, index(substr(r, 2), qc) - 1)
+    else { v = r; sub(/[ \t]+(#.*)?$/, "", v) }
+    n = userpass(v, 0)
+    if (n == "") return line
+    return substr(line, 1, length(line) - length(r)) (qc == dq || qc == q ? qc : "") n substr(r, length(v) + 1 + (qc == dq || qc == q))
+}
 function yamlline(line,   ind, body, item, rest, n, keyraw, key, val, v, cm, p, uv, f) {
     match(line, /^[ \t]*/); ind = RLENGTH; body = substr(line, ind + 1)
     if (sblk >= 0) {
@@ -238,16 +344,34 @@ function yamlline(line,   ind, body, item, rest, n, keyraw, key, val, v, cm, p, 
 }
 {
     if (mode == "records") { out = record($0); if (out != "") print out }
-    else if (mode == "ini") print iniline($0)
-    else if (mode == "json") print jsonline($0)
-    else print yamlline($0)
+    else if (mode == "ini") print creds(iniline($0), 0, 0)
+    else if (mode == "json") print creds(jsonline($0), 0, 1)
+    else print creds(useritem(yamlline($0)), 0, 0)
 }
 AWK
 )
 
 # ---------------------------------------------------------------- files
 
-# emit_file SCOPE OWNER PATH SOURCE: one file record (content redacted, size-capped).
+# secret_file SCOPE PATH: whether the file at PATH (what the container sees, or the path inside
+# a --dir directory) is a secret whole - a mounted secret, a key, a password or token file - and
+# must never be read. Compose projects' own files (compose files, .env) are read and redacted.
+secret_file() {
+    [ "$1" = project ] && return 1
+    case "$2" in
+        /run/secrets/*|/var/run/secrets/*|*/secrets/*|secrets/*|*/secret/*|secret/*) return 0 ;;
+    esac
+    sf_base=$(printf '%s' "${2##*/}" | tr 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' 'abcdefghijklmnopqrstuvwxyz')
+    case "$sf_base" in
+        *.pem|*.key|*.p12|*.pfx|*.jks|*.keystore|*htpasswd*|*passw*|*secret*|*token*|*credential*) return 0 ;;
+        id_rsa|id_dsa|id_ecdsa|id_ed25519|*apikey*|*api_key*|*api-key*|*privkey*|*privatekey*|*private_key*|*private-key*) return 0 ;;
+        key|keys|key[._-]*|keys[._-]*|*[._-]key|*[._-]keys|*[._-]key[._-]*|*[._-]keys[._-]*) return 0 ;;
+    esac
+    return 1
+}
+
+# emit_file SCOPE OWNER PATH SOURCE: one file record (content redacted, size-capped; a secret
+# file's content is never read).
 emit_file() {
     f_scope=$1 f_owner=$2 f_path=$3 f_src=$4
     f_err= f_size=null f_sha=null
@@ -264,7 +388,9 @@ emit_file() {
             f_sha=$($SHA <"$f_src" 2>/dev/null | cut -d' ' -f1)
             if [ -n "$f_sha" ]; then f_sha="\"$f_sha\""; else f_sha=null; fi
         fi
-        if [ "$f_size" -gt "$MAX_FILE_BYTES" ]; then
+        if secret_file "$f_scope" "$f_path"; then
+            f_err="secret file: content not collected"
+        elif [ "$f_size" -gt "$MAX_FILE_BYTES" ]; then
             f_err="larger than $MAX_FILE_BYTES bytes: content not read"
         elif [ "$(tr -d '\000' <"$f_src" | wc -c | tr -d ' ')" != "$f_size" ]; then
             f_err="binary file: content not read"
@@ -315,13 +441,15 @@ emit_directory() {
 
 # ---------------------------------------------------------------- docker
 
-# One docker inspect for all containers. Env, labels and arguments come one per line (so the
-# redactor sees each value alone); "@" lines feed the rest of this script and never leave.
+# One docker inspect for all containers. Env, labels and arguments (entrypoint, cmd and the
+# healthcheck's test) come one per line (so the redactor sees each value alone); "@" lines feed
+# the rest of this script and never leave.
 CONTAINER_TEMPLATE=$(cat <<EOF
-{"k":"container","id":{{json .ID}},"name":{{json .Name}},"image":{{json .Config.Image}},"image_id":{{json .Image}},"user":{{json .Config.User}},"restart_policy":{{json .HostConfig.RestartPolicy.Name}},"healthcheck":{{json .Config.Healthcheck}},"mounts":{{json .Mounts}},"port_bindings":{{json .HostConfig.PortBindings}},"ports":{{json .NetworkSettings.Ports}},"state":{"status":{{json .State.Status}},"health":{{if .State.Health}}{{json .State.Health.Status}}{{else}}null{{end}},"started_at":{{json .State.StartedAt}},"pid":{{json .State.Pid}},"exit_code":{{json .State.ExitCode}}}}
+{"k":"container","id":{{json .ID}},"name":{{json .Name}},"image":{{json .Config.Image}},"image_id":{{json .Image}},"user":{{json .Config.User}},"restart_policy":{{json .HostConfig.RestartPolicy.Name}},"healthcheck":{{with .Config.Healthcheck}}{"Interval":{{json .Interval}},"Timeout":{{json .Timeout}},"StartPeriod":{{json .StartPeriod}},"Retries":{{json .Retries}}}{{else}}null{{end}},"mounts":{{json .Mounts}},"port_bindings":{{json .HostConfig.PortBindings}},"ports":{{json .NetworkSettings.Ports}},"state":{"status":{{json .State.Status}},"health":{{if .State.Health}}{{json .State.Health.Status}}{{else}}null{{end}},"started_at":{{json .State.StartedAt}},"pid":{{json .State.Pid}},"exit_code":{{json .State.ExitCode}}}}
 {{range \$i, \$a := .Config.Entrypoint}}{"k":"arg","c":{{json \$.ID}},"f":"entrypoint","i":{{\$i}},"v":{{json \$a}}}
 {{end}}{{range \$i, \$a := .Config.Cmd}}{"k":"arg","c":{{json \$.ID}},"f":"cmd","i":{{\$i}},"v":{{json \$a}}}
-{{end}}{{range .Config.Env}}{"k":"env","c":{{json \$.ID}},"v":{{json .}}}
+{{end}}{{with .Config.Healthcheck}}{{range \$i, \$a := .Test}}{"k":"arg","c":{{json \$.ID}},"f":"healthcheck","i":{{\$i}},"v":{{json \$a}}}
+{{end}}{{end}}{{range .Config.Env}}{"k":"env","c":{{json \$.ID}},"v":{{json .}}}
 {{end}}{{range \$k, \$v := .Config.Labels}}{"k":"label","c":{{json \$.ID}},"v":{{json (printf "%s=%s" \$k \$v)}}}
 {{end}}{{range \$n, \$x := .NetworkSettings.Networks}}{"k":"net","c":{{json \$.ID}},"v":{{json \$n}}}
 {{end}}@svc${US}{{.ID}}${US}{{.Name}}${US}{{.Config.Image}}${US}{{.Image}}${US}{{range .Config.Entrypoint}}{{.}} {{end}}${US}{{range .Config.Cmd}}{{.}} {{end}}${US}{{.State.Running}}${US}{{range \$p, \$b := .NetworkSettings.Ports}}{{range \$b}}{{\$p}}={{.HostIP}}:{{.HostPort}} {{end}}{{end}}

@@ -148,7 +148,9 @@ def up(
             )
         project = ComposeProject(transport, flavour, bundle.project, placement.directory)
         try:
-            project.check("up", "-d", "--remove-orphans", doing="docker compose up")
+            # No --remove-orphans: containers of the project that the spec no longer has are
+            # removed only by `apply --allow-remove`, never as a side effect of `up`.
+            project.check("up", "-d", doing="docker compose up")
         except RuntimeFailure as exc:
             raise blame_image(blame_port(exc, view), view) from None
         return wait_healthy(transport, view, timeout)

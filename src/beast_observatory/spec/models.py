@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 SPEC_VERSION = 1
 
@@ -290,6 +297,16 @@ class NodeExporter(ServiceBase):
     port: Port = 9100
 
 
+_FRAGMENT_SHAPES: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
+    ("ports", list, "a list such as ['127.0.0.1:5432:5432']"),
+    ("environment", (dict, list), "a mapping or a list of NAME=value"),
+    ("labels", (dict, list), "a mapping or a list of name=value"),
+    ("volumes", list, "a list"),
+    ("networks", (dict, list), "a list or a mapping"),
+    ("image", str, "a string"),
+)
+
+
 class Services(Model):
     prometheus: Prometheus = Prometheus()
     pushgateway: Pushgateway = Pushgateway()
@@ -299,6 +316,16 @@ class Services(Model):
     extra: dict[Name, dict[str, Any]] = Field(
         default_factory=dict, description="Other services, as docker compose service fragments."
     )
+
+    @field_validator("extra")
+    @classmethod
+    def _fragment_shapes(cls, extra: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The keys the tool reads itself must have compose's shapes (the rest is compose's)."""
+        for name, fragment in extra.items():
+            for key, shapes, words in _FRAGMENT_SHAPES:
+                if key in fragment and not isinstance(fragment[key], shapes):
+                    raise ValueError(f"{name}.{key} must be {words}, as in a compose file")
+        return extra
 
 
 class Network(Model):
