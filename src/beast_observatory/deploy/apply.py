@@ -66,39 +66,45 @@ class ApplyOptions:
     scrape_wait: float
 
 
+# The checker each service's own image carries, and the file it checks in the release.
+CHECKERS = {
+    "prometheus": (
+        "/bin/promtool",
+        "prometheus",
+        ["check", "config", "/etc/prometheus/prometheus.yml"],
+    ),
+    "alertmanager": (
+        "/bin/amtool",
+        "alertmanager",
+        ["check-config", "/etc/alertmanager/alertmanager.yml"],
+    ),
+}
+
+
+def _check_with_image(transport: Transport, release: Release, name: str, image: str) -> None:
+    tool, folder, args = CHECKERS[name]
+    mount = f"{posixpath.join(release.path, folder)}:/etc/{folder}:ro"
+    argv = ["docker", "run", "--rm", "--network", "none", "--entrypoint", tool, "-v", mount]
+    result = transport.run([*argv, image, *args])
+    if not result.ok:
+        output = (result.stdout + result.stderr).decode("utf-8", "replace").strip()
+        raise RuntimeFailure(
+            f"{tool.rsplit('/', 1)[-1]} (from {image}) rejects the new configuration:\n    "
+            + output.replace("\n", "\n    "),
+            hint="fix the spec; the host was not changed",
+        )
+
+
 def validate_on_host(
     transport: Transport, project: ComposeProject, release: Release, bundle: Bundle
 ) -> None:
-    """The host's own tools judge the release before anything live changes."""
+    """The host's own tools judge the release before anything live changes: promtool and
+    amtool from the images that will run it, and docker compose itself."""
     compose: dict[str, Any] = load_yaml(bundle.files["docker-compose.yml"], "docker-compose.yml")
-    prom = (compose.get("services") or {}).get("prometheus")
-    if prom is not None:
-        mount = f"{posixpath.join(release.path, 'prometheus')}:/etc/prometheus:ro"
-        result = transport.run(
-            [
-                "docker",
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                "--entrypoint",
-                "/bin/promtool",
-                "-v",
-                mount,
-                prom["image"],
-                "check",
-                "config",
-                "/etc/prometheus/prometheus.yml",
-            ]
-        )
-        if not result.ok:
-            output = (result.stdout + result.stderr).decode("utf-8", "replace").strip()
-            raise RuntimeFailure(
-                f"promtool (from {prom['image']}) rejects the new configuration:\n    "
-                + output.replace("\n", "\n    "),
-                hint="fix the spec; the host was not changed",
-            )
-    staged = ComposeProject(project.transport, project.flavour, project.name, project.directory)
+    services = compose.get("services") or {}
+    for name in CHECKERS:
+        if name in services:
+            _check_with_image(transport, release, name, services[name]["image"])
     args = [
         "-p",
         project.name,
@@ -109,7 +115,7 @@ def validate_on_host(
         "config",
         "-q",
     ]
-    result = transport.run([*staged.flavour.argv, *args])
+    result = transport.run([*project.flavour.argv, *args])
     if not result.ok:
         raise RuntimeFailure(
             "docker compose rejects the new docker-compose.yml: "
@@ -214,7 +220,7 @@ def apply(
         except RuntimeFailure:
             transport.run(["rm", "-rf", release.path])  # a rejected release is never live
             raise
-        echo("validated on the host: promtool check config, docker compose config")
+        echo("validated on the host: promtool/amtool from the images, docker compose config")
         previous = _live_release(placement.directory, live_hashes)
         switch_to(transport, placement.directory, release)
         try:
