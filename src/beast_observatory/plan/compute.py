@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from beast_observatory.errors import ObservatoryError
 from beast_observatory.plan.adopt import SpecView, adoption_drift, is_unmanaged
 from beast_observatory.plan.files import (
     HOST_ONLY,
@@ -161,6 +162,43 @@ def project_containers(inventory: Mapping[str, Any], project: str) -> dict[str, 
     return out
 
 
+# Compared against the container itself by container_reasons.
+_SEEN_ON_CONTAINER = frozenset({"image", "command", "ports", "environment", "restart", "labels"})
+
+
+def definition_reasons(desired: Mapping[str, Any], deployed: Mapping[str, Any] | None) -> list[str]:
+    """What else changed in the service's compose definition since the deployed one: compose
+    recreates the container for any of it (volumes, limits, networks, healthcheck...)."""
+    if deployed is None:
+        return []
+    reasons = []
+    for key in sorted((set(desired) | set(deployed)) - _SEEN_ON_CONTAINER):
+        before, after = deployed.get(key), desired.get(key)
+        if before == after:
+            continue
+        if key == "volumes":
+            gone = [v for v in before or [] if v not in (after or [])]
+            new = [v for v in after or [] if v not in (before or [])]
+            reasons.append(
+                f"volumes {', '.join(gone) or '-'} -> {', '.join(new) or '-'}"
+                " (data in a volume or path that is no longer mounted stays there, unused)"
+            )
+        else:
+            reasons.append(f"{key} changed")
+    return reasons
+
+
+def _deployed_services(live_files: Mapping[str, Any]) -> dict[str, Any]:
+    record = live_files.get("docker-compose.yml")
+    content = record.get("content") if isinstance(record, Mapping) else None
+    try:
+        doc = load_yaml(content, "docker-compose.yml") if content else None
+    except ObservatoryError:
+        return {}
+    services = doc.get("services") if isinstance(doc, dict) else None
+    return services if isinstance(services, dict) else {}
+
+
 def _unmanaged(
     inventory: Mapping[str, Any], project: str, compose: Mapping[str, Any]
 ) -> dict[str, tuple[str, ...]]:
@@ -249,6 +287,7 @@ def make_plan(
     if spec is not None and is_unmanaged(inventory, live_files, bundle.project):
         return adoption_plan(bundle, inventory, spec, deploy_dir=deploy_dir, host=host)
     files, summaries = _file_changes(bundle, live_files)
+    deployed_services = _deployed_services(live_files)
     containers = project_containers(inventory, bundle.project)
     pending = _pending(live_files, bundle)
     services = []
@@ -258,6 +297,7 @@ def make_plan(
             services.append(ServiceChange(name, "create", ("no container",)))
             continue
         reasons = container_reasons(desired, live)
+        reasons += definition_reasons(desired, deployed_services.get(name))
         state = (live.get("state") or {}).get("status")
         if not reasons and state != "running":
             reasons = [f"container is {state}"]
