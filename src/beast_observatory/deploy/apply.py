@@ -20,9 +20,11 @@ from typing import Any
 
 from beast_observatory.deploy.releases import (
     Release,
+    SwitchFailedError,
     list_releases,
     prune_releases,
     stage_release,
+    sweep_staging,
     switch_to,
     write_state,
 )
@@ -213,6 +215,7 @@ def apply(
             if re.match(r"^\d{4,}-", n)
         ]
         number = max(numbers) + 1 if numbers else 1
+        sweep_staging(transport, placement.directory)
         release = stage_release(transport, placement.directory, bundle, live_hashes, number)
         echo(f"staged release {release.name}")
         try:
@@ -222,7 +225,7 @@ def apply(
             raise
         echo("validated on the host: promtool/amtool from the images, docker compose config")
         previous = _live_release(placement.directory, live_hashes)
-        switch_to(transport, placement.directory, release)
+        _switch_or_back(transport, placement.directory, release, previous, echo)
         try:
             _converge(project, plan, allow_remove=options.allow_remove)
         except RuntimeFailure as exc:  # e.g. a port taken meanwhile: back to what ran before
@@ -253,6 +256,26 @@ def apply(
             echo(f"apply complete: release {release.name} is live on {placement.where}")
             return 0
         return _rollback(transport, placement, project, plan, previous, result, options, echo)
+
+
+def _switch_or_back(
+    transport: Transport, directory: str, release: Release, previous: Release | None, echo: Echo
+) -> None:
+    """Switch to release; if the switch stops midway, put the previous release back whole."""
+    try:
+        switch_to(transport, directory, release)
+    except SwitchFailedError as exc:
+        if previous is None:
+            raise RuntimeFailure(
+                f"{exc.message}; the live files may be a mix and there is no earlier release",
+                hint="fix the cause (disk space?) and run `observatory apply` again",
+            ) from None
+        echo(f"switch failed: {exc.message}; switching back to release {previous.name}")
+        switch_to(transport, directory, previous)
+        raise RuntimeFailure(
+            f"{exc.message}; the host was switched back to release {previous.name}",
+            hint="fix the cause (disk space?) and run `observatory apply` again",
+        ) from None
 
 
 def _rollback(

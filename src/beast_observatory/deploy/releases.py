@@ -42,13 +42,22 @@ class Release:
     path: str
 
 
-def _run(transport: Transport, script: str, *args: str, doing: str) -> str:
+class SwitchFailedError(ObservatoryError):
+    """The switch script stopped midway (a full disk, say): live files may be mixed."""
+
+
+NOTHING_SWITCHED = "nothing was switched; the host still runs the previous release"
+
+
+def _run(
+    transport: Transport, script: str, *args: str, doing: str, hint: str = NOTHING_SWITCHED
+) -> str:
     result = transport.run(["sh", "-c", script, "observatory", *args])
     if not result.ok:
         raise ObservatoryError(
             f"{doing} failed on {transport.description}: "
             + (result.stderr or result.stdout).decode("utf-8", "replace").strip()[-400:],
-            hint="nothing was switched; the host still runs the previous release",
+            hint=hint,
         )
     return result.text
 
@@ -96,11 +105,20 @@ def switch_to(transport: Transport, directory: str, release: Release) -> None:
         f">{shlex.quote(log)} 2>&1 </dev/null & "
         f"wait $!; rc=$?; cat {shlex.quote(log)}; exit $rc"
     )
-    out = _run(transport, script, directory, release.path, doing="switching the live files")
+    try:
+        out = _run(transport, script, directory, release.path, doing="switching the live files")
+    except ObservatoryError as exc:
+        raise SwitchFailedError(exc.message) from None
     if "switched" not in out:
-        raise ObservatoryError(
+        raise SwitchFailedError(
             f"switching to release {release.name} did not complete: {out[-300:]}"
         )
+
+
+def sweep_staging(transport: Transport, directory: str) -> None:
+    """Remove staging directories an interrupted apply left behind (under the host lock)."""
+    root = posixpath.join(directory, RELEASES)
+    transport.run(["sh", "-c", 'rm -rf "$1"/.staging-*', "sweep", root])
 
 
 def prune_releases(transport: Transport, directory: str, keep: int = KEEP) -> None:
