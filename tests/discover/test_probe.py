@@ -53,6 +53,7 @@ def inspect_lines(
     mounts: list[dict[str, Any]],
     ports: dict[str, list[dict[str, str]]],
     running: bool = True,
+    healthcheck: list[str] | None = None,
 ) -> str:
     """What probe.sh's CONTAINER_TEMPLATE makes docker print for one container."""
     record = {
@@ -63,7 +64,9 @@ def inspect_lines(
         "image_id": "sha256:" + "1" * 64,
         "user": "",
         "restart_policy": "unless-stopped",
-        "healthcheck": None,
+        "healthcheck": None
+        if healthcheck is None
+        else {"Interval": 30_000_000_000, "Timeout": 0, "StartPeriod": 0, "Retries": 3},
         "mounts": mounts,
         "port_bindings": ports,
         "ports": ports,
@@ -83,6 +86,12 @@ def inspect_lines(
     lines += [
         json.dumps({"k": "arg", "c": cid, "f": "cmd", "i": i, "v": a}, separators=(",", ":"))
         for i, a in enumerate(cmd)
+    ]
+    lines += [
+        json.dumps(
+            {"k": "arg", "c": cid, "f": "healthcheck", "i": i, "v": a}, separators=(",", ":")
+        )
+        for i, a in enumerate(healthcheck or [])
     ]
     lines += [json.dumps({"k": "env", "c": cid, "v": e}, separators=(",", ":")) for e in env]
     lines += [

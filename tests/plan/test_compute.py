@@ -205,10 +205,46 @@ def test_a_changed_restart_hash_label_recreates(tmp_path: Path) -> None:
         ("admin_password = hunter2\n", "hunter2"),
         ("  basicAuthPassword: s3cret\n", "s3cret"),
         ("users:\n  bob: $2b$10$" + "a" * 53 + "\n", "a" * 53),
+        ("global:\n  slack_api_url: https://hooks.slack.com/services/T0/B0/XYZ\n", "XYZ"),
+        ("      - routing_key: 0123456789abcdef\n", "0123456789abcdef"),
+        ("      service_key: pd-key\n", "pd-key"),
+        ("      bot_token: '123:abc'\n", "123:abc"),
+        ("      httpHeaderValue1: Bearer eyJhbGciOi\n", "eyJhbGciOi"),
+        ("  Authorization: Basic YWRtaW46cHc=\n", "YWRtaW46cHc="),
+        ('  "opsgenie_api_key": "og-key",\n', "og-key"),
+        ("      - url: http://bot:hookpw@hooks.internal:8080/alert\n", "hookpw"),
+        ("url = mysql://grafana:DbPassw0rd@db:3306/grafana\n", "DbPassw0rd"),
+        ("      api_url: https://u:apipw@api.telegram.org\n", "apipw"),
     ],
 )
 def test_diffs_mask_secrets(text: str, hidden: str) -> None:
     assert hidden not in mask_secrets(text)
+    assert "<masked" in mask_secrets(text)
+
+
+def test_diffs_mask_only_the_password_of_a_url() -> None:
+    assert mask_secrets("  - url: http://bot:hookpw@hooks.internal:8080/alert\n") == (
+        "  - url: http://bot:<masked>@hooks.internal:8080/alert\n"
+    )
+    assert mask_secrets('  "routing_key": "abc",\n') == '  "routing_key": <masked>,\n'
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "  smtp_auth_password_file: /etc/alertmanager/secrets/smtp",
+        "  token_url: https://auth.example/token",
+        "  api_url: https://api.telegram.org",
+        "  url: http://bot:${HOOK_PASSWORD}@hooks.internal/alert",
+        "      password: $__env{DB_PASSWORD}",
+        "  GF_SECURITY_ADMIN_PASSWORD__FILE: /run/secrets/gf_security_admin_password",
+        "      httpHeaderName1: Authorization",
+        "  type: Bearer",
+        "  resolve_timeout: 5m",
+    ],
+)
+def test_diffs_keep_references_paths_and_plain_values(line: str) -> None:
+    assert mask_secrets(line + "\n") == line + "\n"
 
 
 def test_ini_files_compare_by_content() -> None:

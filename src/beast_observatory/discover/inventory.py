@@ -194,11 +194,16 @@ def _ports(record: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def _healthcheck(raw: object) -> dict[str, Any] | None:
-    if not isinstance(raw, dict) or not raw.get("Test"):
+def _healthcheck(raw: object, test: list[str]) -> dict[str, Any] | None:
+    """The healthcheck; its test command comes one argument per record (redacted on the host
+    like any argument), or inside the record from an older probe."""
+    if not isinstance(raw, dict):
+        return None
+    test = test or list(raw.get("Test") or [])
+    if not test:
         return None
     return {
-        "test": list(raw.get("Test") or []),
+        "test": test,
         "interval": duration(raw.get("Interval")),
         "timeout": duration(raw.get("Timeout")),
         "start_period": duration(raw.get("StartPeriod")),
@@ -219,7 +224,7 @@ def _mount(raw: Mapping[str, Any]) -> dict[str, Any]:
 def _container(
     record: Mapping[str, Any], details: list[dict[str, Any]], images: Mapping[str, Any]
 ) -> dict[str, Any]:
-    args: dict[str, list[tuple[int, str]]] = {"cmd": [], "entrypoint": []}
+    args: dict[str, list[tuple[int, str]]] = {"cmd": [], "entrypoint": [], "healthcheck": []}
     env: dict[str, str] = {}
     labels: dict[str, str] = {}
     networks: set[str] = set()
@@ -254,7 +259,9 @@ def _container(
         "ports": _ports(record),
         "networks": sorted(networks),
         "restart_policy": str(record.get("restart_policy") or "no"),
-        "healthcheck": _healthcheck(record.get("healthcheck")),
+        "healthcheck": _healthcheck(
+            record.get("healthcheck"), [v for _, v in sorted(args["healthcheck"])]
+        ),
         "user": str(record.get("user") or ""),
         "state": {
             "status": state.get("status"),

@@ -88,6 +88,7 @@ BEGIN {
     # scheme://user:password@ - in a file (quotes end a value) and in a value of its own.
     URL_Q = "[A-Za-z][A-Za-z0-9+.-]*://[^/?#@: \t\r\n\"']*:[^/?# \t\r\n\"']*@"
     URL_RAW = "[A-Za-z][A-Za-z0-9+.-]*://[^/?#@: \t\r\n]*:[^/?# \t\r\n]*@"
+    URL_JSON = "[A-Za-z][A-Za-z0-9+.-]*://([^/?#@: \t\r\n\"\\\\]|\\\\.)*:([^/?# \t\r\n\"\\\\]|\\\\.)*@"
     # curl/wget's -u (also in a bundle such as -fsSu), --user, --proxy-user.
     UFLAG = "(-[A-Za-z]*u|--user|--proxy-user)"
 }
@@ -102,6 +103,8 @@ function json_secret(k,   u) {
     if (u ~ /(FILE|PATH|_URL|URL|NAME|USER)$/) return 0
     return u ~ /(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|APIKEY|API_KEY|PRIVATEKEY|PRIVATE_KEY)/
 }
+# A reference, also written for compose ($$VAR: a $ the shell sees).
+function ref_value(v) { return is_ref(substr(v, 1, 2) == "$$" ? substr(v, 2) : v) }
 function is_ref(v) {
     if (v == "" || v ~ /^<redacted/ || v == "<secret>") return 1
     if (v ~ /^\$[A-Za-z_][A-Za-z0-9_]*$/) return 1
@@ -170,13 +173,13 @@ function jencode(s,   out, i, c) {
 function urlcreds(s, raw, js,   out, m, p, ui, c, pw) {
     if (!index(s, "://")) return s
     out = ""
-    while (match(s, raw ? URL_RAW : URL_Q)) {
+    while (match(s, raw ? URL_RAW : js ? URL_JSON : URL_Q)) {
         m = substr(s, RSTART, RLENGTH)
         p = index(m, "://") + 3
         ui = substr(m, p, length(m) - p)
         c = index(ui, ":")
         pw = substr(ui, c + 1)
-        if (pw != "" && !is_ref(pw)) m = substr(m, 1, p + c - 1) mark(js ? jdecode(pw) : pw) "@"
+        if (pw != "" && !ref_value(pw)) m = substr(m, 1, p + c - 1) mark(js ? jdecode(pw) : pw) "@"
         out = out substr(s, 1, RSTART - 1) m
         s = substr(s, RSTART + RLENGTH)
     }
@@ -188,10 +191,11 @@ function userpass(v, js,   c, pw) {
     if (v !~ /^[^:=\/ \t]*:/ || v ~ /^[0-9]+:[0-9]+$/) return ""
     c = index(v, ":")
     pw = substr(v, c + 1)
-    if (pw == "" || is_ref(pw)) return ""
+    if (pw == "" || ref_value(pw)) return ""
     return substr(v, 1, c) mark(js ? jdecode(pw) : pw)
 }
-# -u user:password, --user=user:password, "-u", "user:password" (a flow list), -uuser:password.
+# -u user:password, -fsSu user:password, --user=user:password, "-u", "user:password" (a flow
+# list), -uuser:password.
 function userflags(s, raw, js,   out, fl, sep, qc, v, e, n) {
     if (s !~ /-[A-Za-z]*u|--(proxy-)?user/) return s
     out = ""
@@ -200,14 +204,14 @@ function userflags(s, raw, js,   out, fl, sep, qc, v, e, n) {
         out = out substr(s, 1, RSTART + RLENGTH - 1)
         s = substr(s, RSTART + RLENGTH)
         if (match(s, /^(=|[ \t]+|["']?[ \t]*,[ \t]*["']?)/)) sep = substr(s, 1, RLENGTH)
-        else if (fl !~ /--(proxy-)?user$/) sep = ""
+        else if (fl ~ /(^|[^A-Za-z0-9_.-])-u$/) sep = ""
         else continue
         out = out sep; s = substr(s, length(sep) + 1)
         qc = substr(s, 1, 1)
-        if (!raw && (qc == dq || qc == q)) { out = out qc; s = substr(s, 2) } else qc = ""
+        if (qc == dq || qc == q) { out = out qc; s = substr(s, 2) } else qc = ""
         if (qc != "") e = index(s, qc)
         else if (raw) e = match(s, /[ \t\n]/)
-        else e = match(s, /[ \t\n"',\]}]/)
+        else e = match(s, /[]} \t\n"',]/)
         v = e ? substr(s, 1, e - 1) : s
         n = userpass(v, js)
         if (n != "") { out = out n; s = substr(s, length(v) + 1) }
@@ -288,20 +292,20 @@ function listitem(rest,   r, qc, name, val, f) {
     return qc substr(r, 1, RLENGTH) mark(val) qc
 }
 # A block list item after a lone "- -u" / "- --user" item: its user:password.
-function useritem(line,   r, qc, v, n, prev) {
+function useritem(line,   lead, r, qc, v, n, prev) {
     if (!match(line, /^[ \t]*- +/)) {
         if (line !~ /^[ \t]*(#|$)/) uitem = 0
         return line
     }
-    r = substr(line, RLENGTH + 1); prev = uitem
+    lead = substr(line, 1, RLENGTH); r = substr(line, RLENGTH + 1); prev = uitem
     uitem = r ~ ("^[\"']?" UFLAG "[\"']?[ \t]*$")
     if (!prev) return line
     qc = substr(r, 1, 1)
-    if (qc == dq || qc == q) v = substr(r, 2, index(substr(r, 2), qc) - 1)
-    else { v = r; sub(/[ \t]+(#.*)?$/, "", v) }
+    if (qc == dq || qc == q) { r = substr(r, 2); v = substr(r, 1, index(r, qc) - 1) }
+    else { qc = ""; v = r; sub(/[ \t]+#.*$/, "", v); sub(/[ \t]+$/, "", v) }
     n = userpass(v, 0)
     if (n == "") return line
-    return substr(line, 1, length(line) - length(r)) (qc == dq || qc == q ? qc : "") n substr(r, length(v) + 1 + (qc == dq || qc == q))
+    return lead qc n substr(r, length(v) + 1)
 }
 function yamlline(line,   ind, body, item, rest, n, keyraw, key, val, v, cm, p, uv, f) {
     match(line, /^[ \t]*/); ind = RLENGTH; body = substr(line, ind + 1)
@@ -361,7 +365,10 @@ secret_file() {
     case "$2" in
         /run/secrets/*|/var/run/secrets/*|*/secrets/*|secrets/*|*/secret/*|secret/*) return 0 ;;
     esac
-    sf_base=$(printf '%s' "${2##*/}" | tr 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' 'abcdefghijklmnopqrstuvwxyz')
+    sf_base=${2##*/}
+    case "$sf_base" in
+        *[A-Z]*) sf_base=$(printf '%s' "$sf_base" | tr 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' 'abcdefghijklmnopqrstuvwxyz') ;;
+    esac
     case "$sf_base" in
         *.pem|*.key|*.p12|*.pfx|*.jks|*.keystore|*htpasswd*|*passw*|*secret*|*token*|*credential*) return 0 ;;
         id_rsa|id_dsa|id_ecdsa|id_ed25519|*apikey*|*api_key*|*api-key*|*privkey*|*privatekey*|*private_key*|*private-key*) return 0 ;;

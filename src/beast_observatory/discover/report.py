@@ -17,6 +17,8 @@ INVENTORY_NAME = "inventory.json"
 REPORT_NAME = "DISCOVERY.md"
 DEFAULT_ROOT = Path("docs") / "discovery"
 _PROMETHEUS_INFO = "/api/v1/status/buildinfo"
+# The probe's error for a file that is a secret whole: never read, only its size and sha256.
+SECRET_FILE = "secret file: content not collected"  # noqa: S105 - a message, not a secret
 
 
 def default_out(host: str | None) -> Path:
@@ -211,9 +213,13 @@ def render_markdown(inventory: Mapping[str, Any]) -> str:
     for directory, files in (inventory.get("directories") or {}).items():
         lines += [f"### Directory {directory}", "", *_files_table(files)]
     lines += ["## Service APIs", "", *_apis(inventory)]
+    errors = file_errors(inventory)
+    secret_files = [f"- {where}: {path}" for where, path, why in errors if why == SECRET_FILE]
+    if secret_files:
+        lines += ["## Secret files (never read: size and sha256 only)", "", *secret_files, ""]
     lines += ["## What could not be read, and why", ""]
     problems = [f"- {p}" for p in inventory.get("problems") or []]
-    problems += [f"- {where}: {path}: {why}" for where, path, why in file_errors(inventory)]
+    problems += [f"- {where}: {path}: {why}" for where, path, why in errors if why != SECRET_FILE]
     lines += problems or ["Nothing: every container, file and API answered."]
     return "\n".join(lines).rstrip("\n") + "\n"
 

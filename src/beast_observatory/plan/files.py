@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from beast_observatory.spec.checks import looks_secret
+from beast_observatory.spec.checks import URL_PASSWORD, is_reference, secret_key
 from beast_observatory.spec.view import flatten
 from beast_observatory.yamlio import YamlError, load_yaml
 
@@ -16,10 +16,10 @@ from beast_observatory.yamlio import YamlError, load_yaml
 HOST_ONLY = re.compile(
     r"^(\.env|manifest\.json|\.observatory.*|releases/.*|\.releases/.*|state\.json)$"
 )
-_SECRET_LINE = re.compile(
-    r"^(\s*[-\w.\"']*?([A-Za-z_]*(password|secret|token|key)[A-Za-z_]*)[\"']?\s*[:=]\s*)(\S.*)$",
-    re.I,
-)
+# "key: value", "key = value", "- KEY=value", '"key": "value",': the key (group 2) is judged by
+# spec.checks.secret_key, the key list of the spec's own secret checks.
+_SECRET_LINE = re.compile(r"^(\s*(?:-\s+)?[\"']?([A-Za-z_][\w.-]*)[\"']?\s*[:=]\s*)(\S.*)$")
+_BCRYPT = re.compile(r"\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53}")
 
 
 def parse_content(path: str, text: str) -> Any:
@@ -42,17 +42,28 @@ def same_content(path: str, desired: str, live: str) -> bool:
     return desired == live or parse_content(path, desired) == parse_content(path, live)
 
 
+def _shown_value(value: str) -> bool:
+    """A value that may be shown: a reference to the secret, not the secret."""
+    bare = value.strip().rstrip(",").strip().strip("\"'")
+    return "${" in value or is_reference(bare)
+
+
+def _mask_url_password(m: re.Match[str]) -> str:
+    return m.group(0) if is_reference(m.group(2)) else f"{m.group(1)}<masked>@"
+
+
 def mask_secrets(text: str) -> str:
-    """Hide values of secret-looking keys (and bcrypt hashes) in text shown to people."""
+    """Hide values of secret keys, passwords of URLs (scheme://user:<masked>@host) and bcrypt
+    hashes in text shown to people."""
     out = []
     for line in text.splitlines():
         m = _SECRET_LINE.match(line)
         shown = (
-            f"{m.group(1)}<masked>"
-            if m and looks_secret(m.group(2)) and "${" not in m.group(4)
-            else line
+            f"{m.group(1)}<masked>" + ("," if m.group(3).rstrip().endswith(",") else "")
+            if m and secret_key(m.group(2)) and not _shown_value(m.group(3))
+            else URL_PASSWORD.sub(_mask_url_password, line)
         )
-        out.append(re.sub(r"\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53}", "<masked bcrypt hash>", shown))
+        out.append(_BCRYPT.sub("<masked bcrypt hash>", shown))
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 

@@ -17,13 +17,32 @@ from beast_observatory.grafana_format import check_dashboard, check_dashboard_da
 from beast_observatory.render.grafana import PROMETHEUS_UID, datasource_uids
 from beast_observatory.render.prometheus import CONTAINER_PORTS
 from beast_observatory.spec.resolve import Stack
-from beast_observatory.yamlio import YamlError, load_yaml
+from beast_observatory.yamlio import YamlError, load_yaml, locate
 
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)
 # Values that point at a secret instead of holding it.
 SECRET_REFERENCE = re.compile(
     r"^(\$\{?[A-Za-z_][A-Za-z0-9_]*(:?[-?][^}]*)?\}?|\$__(env|file)\{[^}]+\})$"
 )
+# Keys of configuration files (alertmanager.yml, a datasource's jsonData, generated files) that
+# hold a secret, judged word by word so that snake_case and camelCase read alike
+# (smtp_auth_password, basicAuthPassword, routing_key, bot_token, client_secret, api_key...).
+_SECRET_WORD = re.compile(r"password|passwd|secret|token|credential")
+_KEY_WORD = re.compile(r"^(keys?|\w*apikey|\w*privatekey|\w*privkey)$")
+# ... unless the last word says the value is not the secret itself (key_file, token_url...).
+_NOT_SECRET_LAST = frozenset(
+    {"file", "files", "path", "dir", "name", "user", "username", "url", "uri", "type", "id"}
+    | {"ttl", "interval", "enabled", "length", "header", "minutes", "seconds", "days", "expiry"}
+)
+# URLs that are secrets whole (Slack, Discord and MS Teams webhooks) and header values (a
+# datasource's httpHeaderValue1, an Authorization header: Bearer ...).
+_ALWAYS_SECRET_KEY = re.compile(
+    r"^(slack_api_url|webhook_url|http_?header_?value\d*|authorization)$", re.I
+)
+# scheme://user:PASSWORD@host: the password of a URL's userinfo (group 2).
+URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s\"']*:)([^/?#\s\"']*)@")
+# What `observatory import` writes where the host had a secret (discover/mapping.py): no secret.
+_PLACEHOLDER = re.compile(r"^FILL-IN-SECRET-([0-9a-f]{12}|unknown)$")
 
 SpecPath = tuple[str | int, ...]
 
@@ -42,6 +61,26 @@ def looks_secret(name: str) -> bool:
 
 def is_reference(value: object) -> bool:
     return isinstance(value, str) and (value == "" or bool(SECRET_REFERENCE.match(value)))
+
+
+def secret_key(name: str) -> bool:
+    """Whether a configuration key holds a secret (the key list of check_secrets and of the
+    masking of plan diffs, plan/files.py)."""
+    if _ALWAYS_SECRET_KEY.match(name):
+        return True
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    words = [w for w in re.split(r"[^a-z0-9]+", snake) if w]
+    if not words or words[-1] in _NOT_SECRET_LAST:
+        return False
+    return any(_SECRET_WORD.search(w) or _KEY_WORD.match(w) for w in words)
+
+
+def url_password(value: str) -> str | None:
+    """The literal password of a URL's userinfo in value (scheme://user:PASSWORD@host), if any."""
+    for m in URL_PASSWORD.finditer(value):
+        if m.group(2) and not is_reference(m.group(2)) and not _PLACEHOLDER.match(m.group(2)):
+            return m.group(2)
+    return None
 
 
 def _published_ports(stack: Stack) -> Iterator[tuple[SpecPath, int]]:
@@ -260,6 +299,87 @@ def check_secrets(stack: Stack) -> list[Problem]:
     for path, key, value in _extra_environment(stack):
         if looks_secret(key) and not is_reference(value):
             problems.append(_secret_problem(path))
+    return problems + _config_secret_problems(stack)
+
+
+def _config_secret_problems(stack: Stack) -> list[Problem]:
+    """Literal secrets in the configuration trees of the spec: every datasource's json_data and
+    the inline Alertmanager config."""
+    s = stack.services
+    problems = []
+    for d, source in enumerate(s.grafana.datasources):
+        where: SpecPath = ("services", "grafana", "datasources", d, "json_data")
+        problems += [
+            Problem(at, f"{why}; {_GRAFANA_FIX}")
+            for at, why in config_secrets(source.json_data, where)
+        ]
+    if s.alertmanager.config is not None:
+        where = ("services", "alertmanager", "config")
+        problems += [
+            Problem(at, f"{why}; {alertmanager_fix(at)}")
+            for at, why in config_secrets(s.alertmanager.config, where)
+        ]
+    return problems
+
+
+_GRAFANA_FIX = "use a reference such as $__env{VAR}, $__file{/path} or ${VAR}"
+
+
+def alertmanager_fix(at: SpecPath) -> str:
+    """What to write instead of a secret of alertmanager.yml at `at`: its *_file form."""
+    key = next((str(part) for part in reversed(at) if isinstance(part, str)), "the key")
+    return (
+        f"Alertmanager reads secrets from files: use {key}_file with a path inside the "
+        "container instead (or a reference)"
+    )
+
+
+def config_secrets(
+    value: object, at: SpecPath = (), *, secret: bool = False
+) -> Iterator[tuple[SpecPath, str]]:
+    """(path, why) of every literal secret in a configuration tree: a non-reference value under
+    a secret key (secret_key; a Slack receiver's api_url too), a URL with a password."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            name = str(key)
+            is_secret = secret_key(name) or (name == "api_url" and "slack_configs" in at)
+            yield from config_secrets(child, (*at, name), secret=is_secret)
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from config_secrets(child, (*at, i), secret=secret)
+    elif secret and _literal(value):
+        yield at, "holds a literal secret"
+    elif isinstance(value, str) and url_password(value):
+        yield at, "holds a URL with a literal password (scheme://user:PASSWORD@host)"
+
+
+def _literal(value: object) -> bool:
+    """A value given in clear: a string that is no reference (nor an import's placeholder), or a
+    number (bools are flags)."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, str):
+        return not is_reference(value) and not _PLACEHOLDER.match(value)
+    return True
+
+
+def check_alertmanager_file(stack: Stack, assets: Mapping[str, bytes]) -> list[Problem]:
+    """The Alertmanager configuration file beside the spec (config_path), checked like an
+    inline config: secrets only by *_file or reference."""
+    am = stack.services.alertmanager
+    if am.config_path is None or am.config_path not in assets:
+        return []
+    text = assets[am.config_path]
+    try:
+        doc = load_yaml(text, am.config_path)
+    except YamlError:
+        return []  # amtool says what is wrong with it, at apply
+    where: SpecPath = ("services", "alertmanager", "config_path")
+    problems = []
+    for path, why in config_secrets(doc):
+        pos = locate(text.decode("utf-8", "replace"), path)
+        place = f"{am.config_path}:{pos}" if pos else am.config_path
+        problems.append(Problem(where, f"{place}: {dotted(path)}: {why}; {alertmanager_fix(path)}"))
     return problems
 
 
@@ -291,6 +411,7 @@ def check_stack(
         *check_pushgateway_jobs(stack),
         *check_unique_names(stack),
         *check_secrets(stack),
+        *check_alertmanager_file(stack, assets),
     ]
 
 
