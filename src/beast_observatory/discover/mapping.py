@@ -104,7 +104,8 @@ class ExportContext:
             content = MARKER.sub(lambda m: f"FILL-IN-SECRET-{m.group(1) or 'unknown'}", content)
             self.note(
                 f"{path}: secrets were redacted on the host: replace each FILL-IN-SECRET-... "
-                "with the real value"
+                "with a reference to a file on the host (Alertmanager's *_file settings, e.g. "
+                "smtp_auth_password_file), never with the secret itself"
             )
         stem, ext = posixpath.splitext(path)
         candidate, n = path, 2
