@@ -9,7 +9,7 @@ import pytest
 
 from beast_observatory.deploy.apply import _switch_or_back
 from beast_observatory.deploy.releases import Release, switch_to
-from beast_observatory.errors import RuntimeFailure
+from beast_observatory.errors import RuntimeFailure, TransportError
 from beast_observatory.transport.local import LocalTransport
 
 
@@ -50,3 +50,19 @@ def test_a_switch_that_stops_midway_puts_the_previous_release_back(tmp_path: Pat
         _switch_or_back(LocalTransport(), str(tmp_path), new, previous, said.append)
     assert (tmp_path / "docker-compose.yml").read_text() == "old\n"
     assert any("switching back" in line for line in said)
+
+
+class DroppedConnection(LocalTransport):
+    """The connection dies when the switch starts (the switch itself runs on under nohup)."""
+
+    def run(self, argv, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ARG002
+        raise TransportError("vonnegut: the SSH connection failed: the connection was closed")
+
+
+def test_a_lost_connection_is_not_taken_for_a_failed_switch(tmp_path: Path) -> None:
+    previous = release(tmp_path, "0001-a", {"docker-compose.yml": "old\n"})
+    new = release(tmp_path, "0002-b", {"docker-compose.yml": "new\n"})
+    said: list[str] = []
+    with pytest.raises(TransportError):
+        _switch_or_back(DroppedConnection(), str(tmp_path), new, previous, said.append)
+    assert said == []  # no attempt to switch back over a dead connection

@@ -678,8 +678,15 @@ def test_a_host_without_docker_is_recorded_not_a_crash(tmp_path: Path) -> None:
 def plan_remote(
     spec_path: Path, discovered: Discovered, *extra: str
 ) -> subprocess.CompletedProcess[str]:
+    return on_vonnegut("plan", spec_path, discovered, *extra)
+
+
+def on_vonnegut(
+    command: str, spec_path: Path, discovered: Discovered, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """`observatory COMMAND` for the remote environment through the test sshd."""
     return cli(
-        "plan",
+        command,
         "-f",
         str(spec_path),
         "--environment",
@@ -759,24 +766,8 @@ def test_apply_takes_the_hand_made_stack_over_and_keeps_its_data(
     ):
         edit = cli("config", "set", "-f", str(spec_path), path, value, cwd=tmp_path)
         assert edit.returncode == 0, edit.stderr
-    apply = cli(
-        "apply",
-        "-f",
-        str(spec_path),
-        "--environment",
-        "remote",
-        "--host",
-        ALIAS,
-        "--ssh-config",
-        str(discovered.sshd.ssh_config),
-        "--known-hosts",
-        str(discovered.sshd.known_hosts),
-        "--auto-approve",
-        "--timeout",
-        "120",
-        "--scrape-wait",
-        "60",
-        cwd=tmp_path,
+    apply = on_vonnegut(
+        "apply", spec_path, discovered, "--auto-approve", "--timeout", "120", "--scrape-wait", "60"
     )
     assert apply.returncode == 0, apply.stdout + apply.stderr
     assert "services.prometheus.retention.time: 21d -> 30d" in apply.stdout

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from importlib import resources
 
-from beast_observatory.errors import ObservatoryError
+from beast_observatory.errors import ObservatoryError, TransportError
 from beast_observatory.render.bundle import MANIFEST, Bundle, sha256
 from beast_observatory.transport.base import Transport
 
@@ -107,6 +107,8 @@ def switch_to(transport: Transport, directory: str, release: Release) -> None:
     )
     try:
         out = _run(transport, script, directory, release.path, doing="switching the live files")
+    except TransportError:
+        raise  # the connection went away: the switch completes on the host regardless
     except ObservatoryError as exc:
         raise SwitchFailedError(exc.message) from None
     if "switched" not in out:
