@@ -318,17 +318,22 @@ def pushgateway_section(ctx: ExportContext, container: Mapping[str, Any]) -> dic
         )
     if flag_value(flags, "web.enable-admin-api") is not None:
         out["admin_api"] = flag_value(flags, "web.enable-admin-api") in ("", "true")
+    owned = {"persistence.file", "persistence.interval", "web.enable-admin-api"}
+    return _with_auth_and_flags(ctx, container, flags, owned, out)
+
+
+def _with_auth_and_flags(
+    ctx: ExportContext,
+    container: Mapping[str, Any],
+    flags: Flags,
+    owned: set[str],
+    out: dict[str, Any],
+) -> dict[str, Any]:
+    """Basic auth from the web config, and the flags the section does not map (extra_flags)."""
     auth = web_auth(ctx, container, flag_value(flags, "web.config.file"))
     if auth:
         out["web_auth"] = auth
-    owned = {
-        "persistence.file",
-        "persistence.interval",
-        "web.enable-admin-api",
-        "web.listen-address",
-        "web.config.file",
-    }
-    if extra := extra_flags(flags, owned):
+    if extra := extra_flags(flags, owned | {"web.listen-address", "web.config.file"}):
         out["extra_flags"] = extra
     return out
 
@@ -342,19 +347,8 @@ def alertmanager_section(ctx: ExportContext, container: Mapping[str, Any]) -> di
         out["config_path"] = ctx.add_file("alertmanager/alertmanager.yml", text)
     if flag_value(flags, "cluster.listen-address") not in (None, ""):
         ctx.note(f"{container['name']}: clustering is on; the spec runs a single Alertmanager")
-    auth = web_auth(ctx, container, flag_value(flags, "web.config.file"))
-    if auth:
-        out["web_auth"] = auth
-    owned = {
-        "config.file",
-        "storage.path",
-        "web.listen-address",
-        "cluster.listen-address",
-        "web.config.file",
-    }
-    if extra := extra_flags(flags, owned):
-        out["extra_flags"] = extra
-    return out
+    owned = {"config.file", "storage.path", "cluster.listen-address"}
+    return _with_auth_and_flags(ctx, container, flags, owned, out)
 
 
 def node_exporter_section(ctx: ExportContext, container: Mapping[str, Any]) -> dict[str, Any]:
