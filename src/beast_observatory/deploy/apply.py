@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import re
-import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -323,7 +322,3 @@ def _rollback(
         f"apply failed ({what}) and was rolled back to release {previous.name}",
         hint="see the problems above; `observatory logs SERVICE` shows why a service failed",
     )
-
-
-def quote(args: list[str]) -> str:
-    return shlex.join(args)

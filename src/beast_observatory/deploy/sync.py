@@ -26,10 +26,6 @@ class SyncResult:
     swept: tuple[str, ...] = ()  # leftover temporary files of an interrupted upload
 
 
-def read_manifest(transport: Transport, directory: str) -> dict[str, Any] | None:
-    return parse_manifest(transport.read_file(posixpath.join(directory, MANIFEST)))
-
-
 def parse_manifest(data: bytes | None) -> dict[str, Any] | None:
     if data is None:
         return None

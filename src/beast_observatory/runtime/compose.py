@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from beast_observatory.errors import RuntimeFailure
@@ -167,7 +166,3 @@ def explain_compose_error(output: str) -> str:
     if "required variable" in text or "is missing a value" in text:
         return f"a secret variable is not set (see .env.example; put it in .env):\n    {last}"
     return last
-
-
-def quote_all(args: Sequence[str]) -> str:
-    return shlex.join(list(args))

@@ -153,7 +153,14 @@ def up(
             project.check("up", "-d", doing="docker compose up")
         except RuntimeFailure as exc:
             raise blame_image(blame_port(exc, view), view) from None
-        return wait_healthy(transport, view, timeout)
+        # compose recreates a service only when its definition changed; a new prometheus.yml
+        # or rule file needs a reload (SIGHUP through the engine, no restart).
+        for service in sorted({p.split("/", 1)[0] for p in result.uploaded} & RELOADABLE):
+            project.run("kill", "-s", "SIGHUP", service)
+        rows = wait_healthy(transport, view, timeout)
+        if all(r.ok for r in rows):
+            mark_applied(transport, placement.directory, bundle)
+        return rows
 
 
 RELOADABLE = frozenset({"prometheus", "alertmanager"})
