@@ -168,10 +168,10 @@ RELOADABLE = frozenset({"prometheus", "alertmanager"})
 
 def mark_applied(transport: Transport, directory: str, bundle: Bundle) -> None:
     """Record that the host runs this bundle, healthy (plan compares against it)."""
-    state = {"spec_sha256": bundle.spec_sha256}
-    transport.write_file_atomic(
-        f"{directory}/state.json", (json.dumps(state, indent=2) + "\n").encode()
-    )
+    state = (json.dumps({"spec_sha256": bundle.spec_sha256}, indent=2) + "\n").encode()
+    path = f"{directory}/state.json"
+    if transport.read_file(path) != state:  # an unchanged host is not written to
+        transport.write_file_atomic(path, state)
 
 
 def down(transport: Transport, placement: Placement, bundle: Bundle, *, volumes: bool) -> None:
