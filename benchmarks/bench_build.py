@@ -129,7 +129,7 @@ def generate(root: Path) -> Path:
 
 
 def _in_process(spec: Path, out: Path) -> float:
-    from beast_observatory.build import build_command  # noqa: PLC0415
+    from beast_observatory.bundle.build import build_command  # noqa: PLC0415
 
     start = time.perf_counter()
     code = build_command(spec, None, out, check=False, echo=lambda _line: None)

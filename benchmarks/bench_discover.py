@@ -3,7 +3,7 @@
     python benchmarks/bench_discover.py [--containers 30] [--runs 3]
 
 Starts N small containers (the busybox test image, labelled with this benchmark's own label,
-removed afterwards whatever happens), starts the test sshd (tests/transport/sshd.py, Host alias
+removed afterwards whatever happens), starts the test sshd (tests/host/sshd.py, Host alias
 ``vonnegut``), then runs the probe through SshTransport --runs times and prints the wall time
 (median), the bytes transferred (probe script sent + output received) and the round trips, both
 as the transport counts them and as sshd's "Starting session" lines say. Other containers on the
@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
-from beast_observatory.discover.probe import ProbeRun, run_probe  # noqa: E402
-from beast_observatory.transport import HostTarget  # noqa: E402
-from beast_observatory.transport.ssh import SshTransport  # noqa: E402
+from beast_observatory.host.probe.run import ProbeRun, run_probe  # noqa: E402
+from beast_observatory.host.transport import HostTarget  # noqa: E402
+from beast_observatory.host.transport.ssh import SshTransport  # noqa: E402
 from e2e.docker_env import TEST_IMAGES  # noqa: E402
-from transport.sshd import ALIAS, TestSshd  # noqa: E402
+from host.sshd import ALIAS, TestSshd  # noqa: E402
 
 LABEL = "org.beast-observatory.bench"
 

@@ -4,7 +4,7 @@
 Usage: python scripts/gen-spec-doc.py [--check]
 
 --check writes nothing and exits 1 when docs/SPEC.md is not what this script would write
-(tests/test_specdoc.py does the same check in the test suite).
+(tests/spec/test_doc.py does the same check in the test suite).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from beast_observatory.schema import spec_schema
-from beast_observatory.specdoc import render_spec_doc
+from beast_observatory.spec.schema import spec_schema
+from beast_observatory.spec.doc import render_spec_doc
 
 SPEC_DOC = Path(__file__).resolve().parent.parent / "docs" / "SPEC.md"
 

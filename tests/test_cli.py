@@ -11,8 +11,8 @@ import pytest
 
 from beast_observatory import __version__
 from beast_observatory.cli.app import main
-from beast_observatory.schema import schema_text
 from beast_observatory.spec import load
+from beast_observatory.spec.schema import schema_text
 
 SCHEMA = Path(__file__).parents[1] / "schemas/observatory.schema.json"
 REGENERATE = "observatory schema > schemas/observatory.schema.json"

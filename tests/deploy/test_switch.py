@@ -10,7 +10,7 @@ import pytest
 from beast_observatory.deploy.apply import _switch_or_back
 from beast_observatory.deploy.releases import Release, switch_to
 from beast_observatory.errors import RuntimeFailure, TransportError
-from beast_observatory.transport.local import LocalTransport
+from beast_observatory.host.transport.local import LocalTransport
 
 
 def release(root: Path, name: str, files: dict[str, str]) -> Release:

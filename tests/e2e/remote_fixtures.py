@@ -1,7 +1,7 @@
 """Fixtures for the remote end-to-end tests: a real sshd reached as ``vonnegut``, and specs
 whose ``remote`` environment deploys through it onto this machine's Docker engine.
 
-The sshd is ``tests/transport/sshd.py``'s TestSshd (keys, an ssh config with ``Host vonnegut``
+The sshd is ``tests/host/sshd.py``'s TestSshd (keys, an ssh config with ``Host vonnegut``
 and a known_hosts file, all generated for the test). Its sessions run as root on this machine,
 so ``docker compose`` there drives the same engine that the local tests use.
 
@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 import yaml
 
-from transport.sshd import ALIAS, TestSshd
+from host.sshd import ALIAS, TestSshd
 
 from .conftest import (
     GRAFANA_PASSWORD,

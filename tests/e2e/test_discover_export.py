@@ -26,11 +26,11 @@ from typing import Any
 import pytest
 import yaml
 
-from beast_observatory.discover.probe import run_probe
-from beast_observatory.transport import HostTarget
-from beast_observatory.transport.local import LocalTransport
-from beast_observatory.transport.ssh import SshTransport
-from transport.sshd import ALIAS, TestSshd
+from beast_observatory.host.probe.run import run_probe
+from beast_observatory.host.transport import HostTarget
+from beast_observatory.host.transport.local import LocalTransport
+from beast_observatory.host.transport.ssh import SshTransport
+from host.sshd import ALIAS, TestSshd
 
 from .conftest import observatory_argv
 from .docker_env import TEST_IMAGES, cleanup_test_leftovers, compose_command, free_port, wait_http

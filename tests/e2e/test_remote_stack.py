@@ -1,6 +1,6 @@
 """The real CLI against a host reached over SSH: up, status, logs, down on ``vonnegut``.
 
-``vonnegut`` is a real OpenSSH server on 127.0.0.1 (tests/transport/sshd.py) whose sessions
+``vonnegut`` is a real OpenSSH server on 127.0.0.1 (tests/host/sshd.py) whose sessions
 run on this machine, so the stack lands on the local Docker engine; every command goes
 through SSH (exec sessions and one SFTP session), as it would to a production host. The CLI
 runs as a subprocess with ``--ssh-config`` / ``--known-hosts`` naming the test's files, on a

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from beast_observatory.compiler import compile_project
-from beast_observatory.initspec import init_stack
+from beast_observatory.bundle.bundle import Bundle
+from beast_observatory.bundle.compile import compile_project
 from beast_observatory.plan.compute import make_plan
 from beast_observatory.plan.files import mask_secrets, same_content
 from beast_observatory.plan.model import format_plan
-from beast_observatory.render.bundle import Bundle
 from beast_observatory.render.compose import RESTART_HASH_LABEL
 from beast_observatory.spec.load import load_project
+from beast_observatory.spec.starter import init_stack
 from beast_observatory.yamlio import dump_yaml, load_yaml
 
 DEPLOY = "/opt/observatory/beast-observatory"

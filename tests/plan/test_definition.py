@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from beast_observatory.compiler import compile_project
+from beast_observatory.bundle.compile import compile_project
 from beast_observatory.plan.compute import make_plan
 from beast_observatory.spec.load import load_project
 

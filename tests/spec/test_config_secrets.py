@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from beast_observatory.compiler import validate_project
+from beast_observatory.bundle.compile import validate_project
 from beast_observatory.errors import SpecError
 from beast_observatory.render.stack import DEFAULT_ALERTMANAGER_CONFIG
 from beast_observatory.spec.checks import config_secrets, secret_key

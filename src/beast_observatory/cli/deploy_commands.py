@@ -34,8 +34,8 @@ def plan(
 ) -> None:
     """Show what differs between the spec and the host. Exit 0 no changes, 2 changes, 1 error."""
     from beast_observatory.deploy.apply import compute_plan  # noqa: PLC0415
+    from beast_observatory.deploy.session import host_session  # noqa: PLC0415
     from beast_observatory.plan.model import format_plan  # noqa: PLC0415
-    from beast_observatory.runtime.session import host_session  # noqa: PLC0415
 
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=False, echo=typer.echo) as session:
@@ -74,8 +74,8 @@ def apply(
     """Make the host match the spec: validate, switch, reload/recreate, verify, roll back."""
     from beast_observatory.deploy.apply import ApplyOptions  # noqa: PLC0415
     from beast_observatory.deploy.apply import apply as run_apply  # noqa: PLC0415
+    from beast_observatory.deploy.session import host_session  # noqa: PLC0415
     from beast_observatory.errors import ObservatoryError  # noqa: PLC0415
-    from beast_observatory.runtime.session import host_session  # noqa: PLC0415
 
     if not auto_approve and not sys.stdin.isatty():
         raise ObservatoryError(

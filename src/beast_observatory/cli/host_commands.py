@@ -68,9 +68,9 @@ def up(
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
     """Start the stack (rebuilding stale generated files); wait until every service is healthy."""
-    from beast_observatory.runtime.operations import format_status  # noqa: PLC0415
-    from beast_observatory.runtime.operations import up as run_up  # noqa: PLC0415
-    from beast_observatory.runtime.session import host_session  # noqa: PLC0415
+    from beast_observatory.deploy.operations import format_status  # noqa: PLC0415
+    from beast_observatory.deploy.operations import up as run_up  # noqa: PLC0415
+    from beast_observatory.deploy.session import host_session  # noqa: PLC0415
 
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=True, echo=typer.echo) as session:
@@ -106,9 +106,9 @@ def down(
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
     """Stop and remove the stack's containers; data volumes are kept unless --volumes."""
+    from beast_observatory.deploy.operations import down as run_down  # noqa: PLC0415
+    from beast_observatory.deploy.session import host_session  # noqa: PLC0415
     from beast_observatory.errors import ObservatoryError  # noqa: PLC0415
-    from beast_observatory.runtime.operations import down as run_down  # noqa: PLC0415
-    from beast_observatory.runtime.session import host_session  # noqa: PLC0415
 
     if volumes and not yes:
         if not sys.stdin.isatty():
@@ -140,8 +140,8 @@ def status(
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
     """Each service's state, health, uptime, image, ports and readiness. Exit 0 if all healthy."""
-    from beast_observatory.runtime.operations import StackView, format_status, gather_status  # noqa: PLC0415
-    from beast_observatory.runtime.session import host_session  # noqa: PLC0415
+    from beast_observatory.deploy.operations import StackView, format_status, gather_status  # noqa: PLC0415
+    from beast_observatory.deploy.session import host_session  # noqa: PLC0415
 
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=False, echo=typer.echo) as session:
@@ -176,8 +176,8 @@ def logs(
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
     """Print the logs of the stack's services."""
-    from beast_observatory.runtime.operations import logs as run_logs  # noqa: PLC0415
-    from beast_observatory.runtime.session import host_session  # noqa: PLC0415
+    from beast_observatory.deploy.operations import logs as run_logs  # noqa: PLC0415
+    from beast_observatory.deploy.session import host_session  # noqa: PLC0415
 
     def write(data: bytes) -> None:
         sys.stdout.buffer.write(data)

@@ -17,7 +17,7 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Write the embedded Beast observatory spec, dashboards and rules."""
-    from beast_observatory.initspec import init_stack  # noqa: PLC0415
+    from beast_observatory.spec.starter import init_stack  # noqa: PLC0415
 
     written = init_stack(directory, force=force)
     for path in written:
@@ -28,7 +28,7 @@ def init(
 @app.command()
 def validate(spec: SpecOpt = DEFAULT_SPEC) -> None:
     """Validate the spec: schema, every environment, referenced files, cross-file checks."""
-    from beast_observatory.compiler import validate_project  # noqa: PLC0415
+    from beast_observatory.bundle.compile import validate_project  # noqa: PLC0415
     from beast_observatory.spec.load import load_project  # noqa: PLC0415
 
     project = load_project(spec)
@@ -40,7 +40,7 @@ def validate(spec: SpecOpt = DEFAULT_SPEC) -> None:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of observatory.yaml."""
-    from beast_observatory.schema import schema_text  # noqa: PLC0415
+    from beast_observatory.spec.schema import schema_text  # noqa: PLC0415
 
     typer.echo(schema_text(), nl=False)
 
@@ -62,7 +62,7 @@ def build(
     ] = False,
 ) -> None:
     """Compile the spec into generated/<env>/ (atomically), or check that it is current."""
-    from beast_observatory.build import build_command  # noqa: PLC0415
+    from beast_observatory.bundle.build import build_command  # noqa: PLC0415
 
     envs = None if all_envs or not environment else environment
     code = build_command(spec, envs, out, check=check, echo=typer.echo)
@@ -76,8 +76,8 @@ def config_show(
     output: Annotated[str, typer.Option("--output", "-o", help="yaml or json")] = "yaml",
 ) -> None:
     """Print the effective (merged) configuration of an environment."""
+    from beast_observatory.spec.config_view import effective_config  # noqa: PLC0415
     from beast_observatory.spec.load import load_project  # noqa: PLC0415
-    from beast_observatory.spec.view import effective_config  # noqa: PLC0415
     from beast_observatory.yamlio import dump_yaml  # noqa: PLC0415
 
     data = effective_config(load_project(spec).stack(environment))
@@ -123,8 +123,8 @@ def config_diff(
     spec: SpecOpt = DEFAULT_SPEC,
 ) -> None:
     """Show how the effective configuration of two environments differs."""
+    from beast_observatory.spec.config_view import diff_configs, effective_config, format_diff  # noqa: PLC0415
     from beast_observatory.spec.load import load_project  # noqa: PLC0415
-    from beast_observatory.spec.view import diff_configs, effective_config, format_diff  # noqa: PLC0415
 
     project = load_project(spec)
     rows = diff_configs(

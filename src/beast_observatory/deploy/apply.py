@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from beast_observatory.bundle.bundle import Bundle
+from beast_observatory.deploy.operations import StackView
 from beast_observatory.deploy.releases import (
     Release,
     SwitchFailedError,
@@ -30,14 +32,12 @@ from beast_observatory.deploy.releases import (
 from beast_observatory.deploy.target import Placement
 from beast_observatory.deploy.verify import Verification, down_targets, verify_stack
 from beast_observatory.errors import ObservatoryError, RuntimeFailure, TransportError
+from beast_observatory.host.compose import ComposeProject, detect_compose
+from beast_observatory.host.lock import HostLock
+from beast_observatory.host.transport.base import Transport
 from beast_observatory.plan.adopt import SpecView
 from beast_observatory.plan.compute import make_plan
 from beast_observatory.plan.model import Plan, format_plan
-from beast_observatory.render.bundle import Bundle
-from beast_observatory.runtime.compose import ComposeProject, detect_compose
-from beast_observatory.runtime.operations import StackView
-from beast_observatory.transport.base import Transport
-from beast_observatory.transport.lock import HostLock
 from beast_observatory.yamlio import load_yaml
 
 Echo = Callable[[str], object]
@@ -45,7 +45,7 @@ Echo = Callable[[str], object]
 
 def observe(transport: Transport, directory: str) -> dict[str, Any]:
     """What runs on the host and what its deploy directory holds (one probe round trip)."""
-    from beast_observatory.discover.probe import probe_host  # noqa: PLC0415
+    from beast_observatory.host.probe.run import probe_host  # noqa: PLC0415
 
     return probe_host(transport, dirs=[directory])
 

@@ -23,9 +23,9 @@ import uuid
 from dataclasses import dataclass
 from importlib import resources
 
+from beast_observatory.bundle.bundle import MANIFEST, Bundle, sha256
 from beast_observatory.errors import ObservatoryError, TransportError
-from beast_observatory.render.bundle import MANIFEST, Bundle, sha256
-from beast_observatory.transport.base import Transport
+from beast_observatory.host.transport.base import Transport
 
 RELEASES = "releases"
 KEEP = 5

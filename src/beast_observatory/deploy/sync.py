@@ -14,8 +14,8 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from beast_observatory.render.bundle import MANIFEST, Bundle, sha256
-from beast_observatory.transport.base import Transport
+from beast_observatory.bundle.bundle import MANIFEST, Bundle, sha256
+from beast_observatory.host.transport.base import Transport
 
 
 @dataclass(frozen=True)

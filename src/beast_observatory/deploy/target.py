@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from beast_observatory.host.transport.base import HostTarget
 from beast_observatory.spec.resolve import Stack
-from beast_observatory.transport.base import HostTarget
 
 LOCK_NAME = ".observatory.lock"
 

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from beast_observatory.runtime.operations import StackView, wait_healthy
-from beast_observatory.transport.base import Transport
+from beast_observatory.deploy.operations import StackView, wait_healthy
+from beast_observatory.host.transport.base import Transport
 from beast_observatory.yamlio import load_yaml
 
 MARK = "@@observatory-verify@@"

@@ -14,7 +14,6 @@ from typing import Any
 from beast_observatory.deploy.target import ConnectOptions
 from beast_observatory.discover.export import ExportResult, export_spec
 from beast_observatory.discover.mapping import NAME
-from beast_observatory.discover.probe import ProbeRun, run_probe
 from beast_observatory.discover.report import (
     default_out,
     load_inventory,
@@ -22,7 +21,8 @@ from beast_observatory.discover.report import (
     write_report,
 )
 from beast_observatory.errors import ObservatoryError, SpecError
-from beast_observatory.transport.base import HostTarget
+from beast_observatory.host.probe.run import ProbeRun, run_probe
+from beast_observatory.host.transport.base import HostTarget
 
 Echo = Callable[[str], object]
 SPEC_NAME = "observatory.yaml"
@@ -61,7 +61,7 @@ def discover_target(
 
 def probe_target(target: HostTarget, dirs: Sequence[str] = ()) -> ProbeRun:
     """One connection, one command."""
-    from beast_observatory.transport import open_transport  # noqa: PLC0415
+    from beast_observatory.host.transport import open_transport  # noqa: PLC0415
 
     with contextlib.closing(open_transport(target)) as transport:
         return run_probe(transport, dirs)
@@ -145,7 +145,7 @@ def _read_source(source: Path) -> tuple[str, dict[str, bytes], str | None, str, 
     """(spec text, side files, text to keep comments from, default name, notes)."""
     import json  # noqa: PLC0415
 
-    from beast_observatory.compiler import validate_project  # noqa: PLC0415
+    from beast_observatory.bundle.compile import validate_project  # noqa: PLC0415
     from beast_observatory.spec.load import load_project  # noqa: PLC0415
     from beast_observatory.yamlio import dump_yaml  # noqa: PLC0415
 
@@ -199,7 +199,7 @@ def _merge(node: Any, new: Mapping[str, Any]) -> None:
 
 def import_command(source: Path, *, name: str | None, force: bool, root: Path = STACKS) -> Imported:
     """Validate and normalise a spec or an inventory, then write root/<name>/observatory.yaml."""
-    from beast_observatory.compiler import validate_project  # noqa: PLC0415
+    from beast_observatory.bundle.compile import validate_project  # noqa: PLC0415
     from beast_observatory.spec.load import load_project  # noqa: PLC0415
 
     text, files, base, default_name, notes = _read_source(source)

@@ -23,7 +23,6 @@ from beast_observatory.discover.export_prometheus import (
     prometheus_section,
     pushgateway_section,
 )
-from beast_observatory.discover.inventory import is_redacted, service_kind
 from beast_observatory.discover.mapping import (
     COMPOSE_PROJECT,
     DATA_DIRS,
@@ -39,6 +38,7 @@ from beast_observatory.discover.mapping import (
     service_environment,
 )
 from beast_observatory.errors import ObservatoryError
+from beast_observatory.host.probe.inventory import is_redacted, service_kind
 from beast_observatory.render.prometheus import CONTAINER_PORTS
 from beast_observatory.spec.models import Spec
 from beast_observatory.yamlio import YamlError, dump_yaml, load_yaml

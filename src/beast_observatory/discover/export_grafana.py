@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from beast_observatory.discover.inventory import is_redacted, is_secret_name
 from beast_observatory.discover.mapping import (
     IMAGE_ENV,
     ExportContext,
@@ -22,7 +21,8 @@ from beast_observatory.discover.mapping import (
     sanitize_name,
     service_environment,
 )
-from beast_observatory.grafana_format import check_dashboard
+from beast_observatory.host.probe.inventory import is_redacted, is_secret_name
+from beast_observatory.kinds.grafana.dashboards import check_dashboard
 from beast_observatory.render.grafana import CONFIG_DIR, PROMETHEUS_UID
 from beast_observatory.yamlio import YamlError, load_yaml
 

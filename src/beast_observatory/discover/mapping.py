@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from beast_observatory.discover.inventory import is_redacted, is_secret_name
+from beast_observatory.host.probe.inventory import is_redacted, is_secret_name
 
 DURATION = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")

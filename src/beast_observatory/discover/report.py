@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from beast_observatory.discover.inventory import file_errors
+from beast_observatory.host.probe.inventory import file_errors
 
 INVENTORY_NAME = "inventory.json"
 REPORT_NAME = "DISCOVERY.md"

@@ -17,9 +17,9 @@ from typing import Any
 from beast_observatory.discover.export import export_spec
 from beast_observatory.plan.files import parse_content
 from beast_observatory.render.compose import LABEL
+from beast_observatory.spec.config_view import MISSING, diff_configs, effective_config
 from beast_observatory.spec.load import parse_spec
 from beast_observatory.spec.resolve import Stack, resolve
-from beast_observatory.spec.view import MISSING, diff_configs, effective_config
 
 SpecView = dict[str, Any]
 _SERVICE_KEYS = ("prometheus", "pushgateway", "grafana", "alertmanager", "node_exporter")

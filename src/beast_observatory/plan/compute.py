@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from beast_observatory.bundle.bundle import Bundle, sha256
 from beast_observatory.errors import ObservatoryError
 from beast_observatory.plan.adopt import SpecView, adoption_drift, is_unmanaged
 from beast_observatory.plan.files import (
@@ -16,7 +17,6 @@ from beast_observatory.plan.files import (
     unified_diff,
 )
 from beast_observatory.plan.model import FileChange, Plan, ServiceChange
-from beast_observatory.render.bundle import Bundle, sha256
 from beast_observatory.render.compose import RESTART_HASH_LABEL
 from beast_observatory.yamlio import load_yaml
 

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from beast_observatory.spec.checks import URL_PASSWORD, is_reference, secret_key
-from beast_observatory.spec.view import flatten
+from beast_observatory.spec.config_view import flatten
 from beast_observatory.yamlio import YamlError, load_yaml
 
 # Files in a deploy directory that are not part of a release.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from beast_observatory.render.bundle import canonical_json, key_ordered, sha256, yaml_file
+from beast_observatory.bundle.bundle import canonical_json, key_ordered, sha256, yaml_file
 from beast_observatory.render.grafana import ini_env_references
 from beast_observatory.render.prometheus import (
     CONTAINER_PORTS,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from beast_observatory.render.bundle import key_ordered, yaml_file
+from beast_observatory.bundle.bundle import key_ordered, yaml_file
 from beast_observatory.spec.models import Datasource, Grafana
 from beast_observatory.spec.resolve import Stack
 

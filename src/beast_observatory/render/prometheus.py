@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from beast_observatory.render.bundle import key_ordered, yaml_file
+from beast_observatory.bundle.bundle import key_ordered, yaml_file
 from beast_observatory.spec.models import ScrapeJob, WebAuth
 from beast_observatory.spec.resolve import Stack
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from beast_observatory.render.bundle import Bundle, canonical_json, key_ordered, sha256, yaml_file
+from beast_observatory.bundle.bundle import Bundle, canonical_json, key_ordered, sha256, yaml_file
 from beast_observatory.render.compose import render_compose
 from beast_observatory.render.grafana import ini_env_references, render_grafana
 from beast_observatory.render.prometheus import HEADER, render_prometheus, web_config

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from beast_observatory.grafana_format import check_dashboard, check_dashboard_datasources
+from beast_observatory.kinds.grafana.dashboards import check_dashboard, check_dashboard_datasources
 from beast_observatory.render.grafana import PROMETHEUS_UID, datasource_uids
 from beast_observatory.render.prometheus import CONTAINER_PORTS
 from beast_observatory.spec.resolve import Stack

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from beast_observatory.errors import ObservatoryError, SpecError
+from beast_observatory.spec.config_view import effective_config, get_path, parse_value, set_path
 from beast_observatory.spec.load import find_spec, load_project, parse_spec
-from beast_observatory.spec.view import effective_config, get_path, parse_value, set_path
 from beast_observatory.yamlio import dump_yaml, load_yaml
 
 
@@ -35,7 +35,7 @@ def get_value(spec: Path | None, path: str, environment: str | None) -> str:
 def set_value(spec: Path | None, path: str, raw: str) -> Path:
     """Edit in place, keeping comments; the file is replaced only if the result validates."""
     spec = find_spec(spec)
-    from beast_observatory.compiler import validate_project  # noqa: PLC0415
+    from beast_observatory.bundle.compile import validate_project  # noqa: PLC0415
 
     if not spec.is_file():
         raise ObservatoryError(f"{spec}: no such spec file", hint="pass -f PATH")

@@ -1,0 +1,64 @@
+"""Everything a host command needs, loaded once: spec, bundle, placement, transport."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from beast_observatory.bundle.build import output_root
+from beast_observatory.bundle.bundle import Bundle
+from beast_observatory.bundle.compile import compile_project
+from beast_observatory.bundle.write import check_tree, write_tree
+from beast_observatory.deploy.target import ConnectOptions, Placement, placement
+from beast_observatory.host.transport import open_transport
+from beast_observatory.host.transport.base import Transport
+from beast_observatory.spec.load import Project, load_project
+from beast_observatory.spec.resolve import Stack
+
+
+@dataclass(frozen=True)
+class HostSession:
+    bundle: Bundle
+    placement: Placement
+    transport: Transport
+    generated_dir: Path
+    project: Project
+    stack: Stack
+
+    def spec_view(self) -> dict[str, Any]:
+        """The environment in spec terms, for comparing with a host made by hand."""
+        from beast_observatory.plan.adopt import spec_view  # noqa: PLC0415
+
+        return spec_view(self.stack, self.project.assets, self.project.matches)
+
+
+@contextlib.contextmanager
+def host_session(
+    spec: Path | None,
+    environment: str,
+    out: Path | None,
+    options: ConnectOptions,
+    *,
+    refresh: bool,
+    echo: Callable[[str], object],
+) -> Iterator[HostSession]:
+    """Compile the environment; with refresh, rewrite generated/<env>/ when stale (like
+    `terraform apply` computing its plan); then connect (one connection per command)."""
+    project = load_project(spec)
+    stack = project.stack(environment)
+    bundle = compile_project(project, [environment])[environment]
+    generated_dir = output_root(out) / environment
+    if refresh:
+        files = bundle.with_manifest()
+        if not check_tree(generated_dir, files).clean:
+            write_tree(generated_dir, files)
+            echo(f"{generated_dir}: was out of date, rebuilt from {project.path}")
+    where = placement(stack, options)
+    transport = open_transport(where.target)
+    try:
+        yield HostSession(bundle, where, transport, generated_dir, project, stack)
+    finally:
+        transport.close()

@@ -1,0 +1,71 @@
+"""Run the discovery probe on a host: ONE command through the transport, script on stdin."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from beast_observatory.host.probe.inventory import parse_probe_output
+from beast_observatory.host.transport.base import Transport
+
+PROBE_TIMEOUT = 600.0
+
+
+def probe_script() -> bytes:
+    return (resources.files("beast_observatory.host.probe") / "probe.sh").read_bytes()
+
+
+def probe_argv(dirs: Sequence[str] = ()) -> list[str]:
+    """`sh -s -- --dir D ...`: the script comes on stdin, so nothing is written to the host."""
+    argv = ["sh", "-s", "--"]
+    for directory in dirs:
+        argv += ["--dir", directory]
+    return argv
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    inventory: dict[str, Any]
+    bytes_sent: int
+    bytes_received: int
+    round_trips: int
+    seconds: float
+
+
+def run_probe(
+    transport: Transport,
+    dirs: Sequence[str] = (),
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = PROBE_TIMEOUT,
+) -> ProbeRun:
+    """Probe the host; what cannot be read ends up in the inventory's problems, not raised.
+
+    Only a transport failure (host unreachable, connection lost) raises TransportError."""
+    script = probe_script()
+    before = transport.round_trips
+    start = time.monotonic()
+    result = transport.run(probe_argv(dirs), stdin=script, timeout=timeout, env=env)
+    seconds = time.monotonic() - start
+    inventory = parse_probe_output(
+        result.stdout.decode("utf-8", "replace"),
+        result.stderr.decode("utf-8", "replace"),
+        result.exit_code,
+    )
+    return ProbeRun(
+        inventory=inventory,
+        bytes_sent=len(script),
+        bytes_received=len(result.stdout) + len(result.stderr),
+        round_trips=transport.round_trips - before,
+        seconds=seconds,
+    )
+
+
+def probe_host(
+    transport: Transport, dirs: Sequence[str] = (), *, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The inventory of the host (plan/apply pass their deploy directory in ``dirs``)."""
+    return run_probe(transport, dirs, env=env).inventory

@@ -1,1 +1,0 @@
-"""Running a compiled stack on a host's Docker engine (through a Transport)."""
