@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it (bash .ci/run -> here) and as a developer can run it:
 # a venv with the project and its dev tools, the Docker engine and local test images
-# (scripts/ci-setup.sh), then ruff, mypy and pytest with branch coverage.
+# (scripts/ci-setup.sh), then ruff, mypy, zizmor (the GitHub Actions workflows, offline) and
+# pytest with branch coverage.
 #
 # Environment: VENV (default .venv), BOOTSTRAP_PYTHON (python that creates it, default python3).
 set -euo pipefail
@@ -31,6 +32,10 @@ ruff check src tests
 
 step "mypy"
 mypy
+
+step "zizmor (GitHub Actions workflows)"
+# Offline: no GitHub API is reached. Fails on any finding and on a workflow it cannot parse.
+zizmor --offline --strict-collection .github/workflows
 
 step "pytest"
 status=0
