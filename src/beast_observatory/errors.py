@@ -5,6 +5,9 @@ The CLI (``cli/app.py``) is the only place that turns these into output and exit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_CHANGES = 2  # plan: changes present (Terraform's -detailed-exitcode)
@@ -29,10 +32,14 @@ class ObservatoryError(Exception):
 
 
 class SpecError(ObservatoryError):
-    """The spec cannot be loaded or fails validation; carries every problem found."""
+    """The spec cannot be loaded or fails validation; carries every problem found (and, from
+    the cross-file checks, each as a structured diagnostic for --output json/github)."""
 
-    def __init__(self, problems: list[str], *, hint: str | None = None) -> None:
+    def __init__(
+        self, problems: list[str], *, hint: str | None = None, diagnostics: Sequence[Any] = ()
+    ) -> None:
         self.problems = problems
+        self.diagnostics = list(diagnostics)
         joined = "\n".join(f"  - {p}" for p in problems)
         super().__init__(
             f"the spec is not valid ({len(problems)} problem(s)):\n{joined}", hint=hint

@@ -13,16 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from beast_observatory.render.compose import SERVICE_LABEL
-from beast_observatory.render.prometheus import CONTAINER_PORTS
+from beast_observatory.names import COMPOSE_SERVICE, READY_LABEL, SERVICE_LABEL
 
-READY_PATHS = {
-    "prometheus": "/-/ready",
-    "pushgateway": "/-/ready",
-    "alertmanager": "/-/ready",
-    "grafana": "/api/health",
-    "node-exporter": "/metrics",
-}
 MARK = "@@observatory@@"
 
 
@@ -31,28 +23,51 @@ class Endpoint:
     """A service the stack publishes: where a person and a probe reach it."""
 
     service: str
-    address: str
-    port: int
+    address: str  # published on the host ("" when not published)
+    port: int  # host port (0 when not published)
     path: str
+    container_port: int = 0  # where it listens inside its container
 
     @property
     def url(self) -> str:
         host = "127.0.0.1" if self.address in ("0.0.0.0", "") else self.address  # noqa: S104 - wildcard means reachable on loopback
         return f"http://{host}:{self.port}"
 
+    @property
+    def inner_url(self) -> str:
+        return f"http://127.0.0.1:{self.container_port}{self.path}"
+
+
+def _publishing(ports: list[Any], container_port: int) -> tuple[str, int] | None:
+    """(host address, host port) of the entry publishing container_port."""
+    for entry in ports:
+        if isinstance(entry, dict):
+            if int(entry.get("target") or 0) == container_port and entry.get("published"):
+                return str(entry.get("host_ip") or ""), int(entry["published"])
+            continue
+        spec = str(entry).split("/")[0]
+        parts = spec.rsplit(":", 2)
+        if len(parts) >= 2 and parts[-1].isdigit() and int(parts[-1]) == container_port:  # noqa: PLR2004
+            address = parts[0] if len(parts) == 3 else ""  # noqa: PLR2004
+            if parts[-2].isdigit():
+                return address, int(parts[-2])
+    return None
+
 
 def endpoints_from_compose(compose: dict[str, Any]) -> list[Endpoint]:
-    """Published, probe-able services of a rendered docker-compose.yml."""
+    """Probe-able services of a rendered docker-compose.yml: those whose label says which URL
+    inside the container answers when they are ready."""
     out = []
     for name, svc in sorted((compose.get("services") or {}).items()):
-        if name not in READY_PATHS:
+        labels = svc.get("labels") or {}
+        ready = str(labels.get(READY_LABEL) or "") if isinstance(labels, dict) else ""
+        if not ready.startswith("http://127.0.0.1:"):
             continue
-        ports = svc.get("ports") or []
-        if not ports:
-            out.append(Endpoint(name, "", 0, READY_PATHS[name]))
-            continue
-        address, host_port, _ = str(ports[0]).rsplit(":", 2)
-        out.append(Endpoint(name, address, int(host_port), READY_PATHS[name]))
+        port_text, _, rest = ready.removeprefix("http://127.0.0.1:").partition("/")
+        container_port, path = int(port_text), "/" + rest
+        binding = _publishing(list(svc.get("ports") or []), container_port)
+        address, host_port = binding if binding else ("", 0)
+        out.append(Endpoint(name, address, host_port, path, container_port))
     return out
 
 
@@ -84,7 +99,7 @@ def status_script(
         "}",
     ]
     for ep in endpoints:
-        inner_url = f"http://127.0.0.1:{CONTAINER_PORTS[ep.service]}{ep.path}"
+        inner_url = ep.inner_url
         svc = shlex.quote(ep.service)
         if ep.port:
             lines.append(f"code=$(probe {shlex.quote(ep.url + ep.path)})")
@@ -168,7 +183,7 @@ def parse_status(
     by_service: dict[str, dict[str, Any]] = {}
     for c in containers:
         labels = c.get("Config", {}).get("Labels") or {}
-        name = labels.get("com.docker.compose.service") or labels.get(SERVICE_LABEL, "")
+        name = labels.get(COMPOSE_SERVICE) or labels.get(SERVICE_LABEL, "")
         by_service.setdefault(name, c)
     urls = {ep.service: ep.url if ep.port else "" for ep in endpoints}
     rows = []

@@ -8,7 +8,8 @@ import json
 import re
 from typing import Any
 
-from beast_observatory.spec.checks import URL_PASSWORD, is_reference, secret_key
+from beast_observatory.secret_rules import URL_PASSWORD, is_reference
+from beast_observatory.secret_rules import is_secret_name as secret_key
 from beast_observatory.spec.config_view import flatten
 from beast_observatory.yamlio import YamlError, load_yaml
 
@@ -17,7 +18,7 @@ HOST_ONLY = re.compile(
     r"^(\.env|manifest\.json|\.observatory.*|releases/.*|\.releases/.*|state\.json)$"
 )
 # "key: value", "key = value", "- KEY=value", '"key": "value",': the key (group 2) is judged by
-# spec.checks.secret_key, the key list of the spec's own secret checks.
+# secret_rules.is_secret_name, the rule set of the spec checks and the probe.
 _SECRET_LINE = re.compile(r"^(\s*(?:-\s+)?[\"']?([A-Za-z_][\w.-]*)[\"']?\s*[:=]\s*)(\S.*)$")
 _BCRYPT = re.compile(r"\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53}")
 

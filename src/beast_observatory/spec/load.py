@@ -131,17 +131,10 @@ def _override_problems(
 
 
 def asset_paths(stacks: Mapping[str, Stack]) -> set[str]:
-    """Relative paths and globs of every file the stacks reference."""
-    refs: set[str] = set()
-    for stack in stacks.values():
-        s = stack.services
-        refs.update(r.path for r in s.prometheus.rule_files if r.path)
-        if s.grafana.enabled:
-            for provider in s.grafana.dashboards:
-                refs.update(provider.files)
-        if s.alertmanager.enabled and s.alertmanager.config_path:
-            refs.add(s.alertmanager.config_path)
-    return refs
+    """Relative paths, globs and folders of every file the stacks reference."""
+    from beast_observatory.bundle.render import asset_refs  # noqa: PLC0415 - render imports spec
+
+    return {ref for stack in stacks.values() for ref in asset_refs(stack)}
 
 
 def read_assets(
@@ -162,6 +155,8 @@ def read_assets(
             continue
         # glob.glob, not Path.glob: root_dir keeps the matches relative to the spec.
         found = sorted(glob.glob(ref, root_dir=base, recursive=True))  # noqa: PTH207
+        if (base / ref).is_dir():  # a folder a service mounts: every file below it
+            found = sorted(glob.glob(f"{ref}/**", root_dir=base, recursive=True))  # noqa: PTH207
         files = [m for m in found if (base / m).is_file()]
         if not files:
             missing = "the glob matches no file" if glob.has_magic(ref) else "no such file"

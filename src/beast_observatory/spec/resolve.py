@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from beast_observatory.spec.models import Choice, Environment, Network, Services, Spec
+from beast_observatory.kinds.model import KIND_NAMES, ServiceBase
+from beast_observatory.spec.models import Choice, Environment, Network, Services, Spec, Volume
 
 DEFAULT_DEPLOY_ROOT = "/opt/observatory"
 
@@ -22,6 +23,19 @@ class Stack:
     environment: Environment
     services: Services
     networks: Mapping[str, Network]
+    volumes: Mapping[str, Volume]
+
+    def kind(self, key: str) -> ServiceBase:
+        """The service of a known kind (prometheus, grafana, node_exporter...)."""
+        service: ServiceBase = getattr(self.services, key)
+        return service
+
+    def service_name(self, key: str) -> str:
+        """The compose service name of a known kind."""
+        return self.kind(key).service_name or KIND_NAMES[key]
+
+    def enabled_kinds(self) -> list[str]:
+        return [key for key in KIND_NAMES if self.kind(key).enabled]
 
     @property
     def is_remote(self) -> bool:
@@ -68,6 +82,15 @@ def merged_services_data(spec: Spec, env_name: str) -> dict[str, Any]:
     return merged
 
 
+def _merged_section(
+    models: Mapping[str, BaseModel], overrides: Mapping[str, Any], kind: type[BaseModel]
+) -> dict[str, Any]:
+    """Top-level networks or volumes of an environment: overrides deep-merged per entry."""
+    base = {k: v.model_dump(exclude_unset=True) for k, v in models.items()}
+    merged: dict[str, Any] = deep_merge(base, dict(overrides))
+    return {k: kind.model_validate(v or {}) for k, v in sorted(merged.items())}
+
+
 def resolve(spec: Spec, env_name: str) -> Stack:
     """The stack of one environment; raises pydantic.ValidationError on a bad override."""
     environment = spec.environments[env_name]
@@ -77,5 +100,6 @@ def resolve(spec: Spec, env_name: str) -> Stack:
         env_name=env_name,
         environment=environment,
         services=services,
-        networks=dict(sorted(spec.networks.items())),
+        networks=_merged_section(spec.networks, environment.networks, Network),
+        volumes=_merged_section(spec.volumes, environment.volumes, Volume),
     )

@@ -23,7 +23,7 @@
 # Nothing here is fatal: a missing docker, a container gone mid-probe, an unreadable file or a
 # silent API becomes a "problem" record or an "error" field.
 
-PROBE_VERSION=1
+PROBE_VERSION=2
 MAX_FILE_BYTES=1048576
 MAX_TREE_FILES=1000
 MAX_BODY_BYTES=4194304
@@ -222,12 +222,12 @@ function userflags(s, raw, js,   out, fl, sep, qc, v, e, n) {
 function creds(s, raw, js) { return userflags(urlcreds(s, raw, js), raw, js) }
 function record(line,   p, pre, body, eq, name, val, key, isarg, new, prev) {
     if (substr(line, 1, 1) == "@") { print line > side; return "" }
-    if (line !~ /^\{"k":"(env|label|arg)",/) return line
+    if (line !~ /^\{"k":"(env|label|arg|logopt|ienv|iarg)",/) return line
     p = index(line, ",\"v\":\"")
     if (!p || substr(line, length(line) - 1) != "\"}") return line
     pre = substr(line, 1, p + 5)
     body = substr(line, p + 6, length(line) - p - 7)
-    isarg = line ~ /^\{"k":"arg"/
+    isarg = line ~ /^\{"k":"i?arg"/
     val = jdecode(body)
     if (isarg) {
         # Arguments come one per record, in order: the one after a lone -u/--user is its value.
@@ -403,8 +403,10 @@ emit_file() {
             f_err="binary file: content not read"
         fi
     fi
-    printf '{"k":"file","scope":"%s","owner_b":"%s","path_b":"%s","host_path_b":"%s","sha256":%s,"size":%s,"error_b":%s,"content_b":' \
-        "$f_scope" "$(s "$f_owner")" "$(s "$f_path")" "$(s "$f_src")" "$f_sha" "$f_size" "$(sn "$f_err")"
+    f_host=$f_src
+    [ "${COPIED:-false}" = true ] && f_host=
+    printf '{"k":"file","scope":"%s","owner_b":"%s","path_b":"%s","host_path_b":"%s","copied":%s,"sha256":%s,"size":%s,"error_b":%s,"content_b":' \
+        "$f_scope" "$(s "$f_owner")" "$(s "$f_path")" "$(s "$f_host")" "${COPIED:-false}" "$f_sha" "$f_size" "$(sn "$f_err")"
     if [ -z "$f_err" ]; then
         printf '"'
         redact "$(mode_for "$f_path")" <"$f_src" | enc
@@ -452,16 +454,28 @@ emit_directory() {
 # healthcheck's test) come one per line (so the redactor sees each value alone); "@" lines feed
 # the rest of this script and never leave.
 CONTAINER_TEMPLATE=$(cat <<EOF
-{"k":"container","id":{{json .ID}},"name":{{json .Name}},"image":{{json .Config.Image}},"image_id":{{json .Image}},"user":{{json .Config.User}},"restart_policy":{{json .HostConfig.RestartPolicy.Name}},"healthcheck":{{with .Config.Healthcheck}}{"Interval":{{json .Interval}},"Timeout":{{json .Timeout}},"StartPeriod":{{json .StartPeriod}},"Retries":{{json .Retries}}}{{else}}null{{end}},"mounts":{{json .Mounts}},"port_bindings":{{json .HostConfig.PortBindings}},"ports":{{json .NetworkSettings.Ports}},"state":{"status":{{json .State.Status}},"health":{{if .State.Health}}{{json .State.Health.Status}}{{else}}null{{end}},"started_at":{{json .State.StartedAt}},"pid":{{json .State.Pid}},"exit_code":{{json .State.ExitCode}}}}
+{"k":"container","id":{{json .ID}},"name":{{json .Name}},"image":{{json .Config.Image}},"image_id":{{json .Image}},"user":{{json .Config.User}},"restart_policy":{{json .HostConfig.RestartPolicy.Name}},"restart_max":{{json .HostConfig.RestartPolicy.MaximumRetryCount}},"config":{"hostname":{{json .Config.Hostname}},"domainname":{{json .Config.Domainname}},"working_dir":{{json .Config.WorkingDir}},"stop_signal":{{json .Config.StopSignal}},"stop_timeout":{{json .Config.StopTimeout}},"exposed":{{json .Config.ExposedPorts}},"tty":{{json .Config.Tty}},"open_stdin":{{json .Config.OpenStdin}}},"host_config":{"cap_add":{{json .HostConfig.CapAdd}},"cap_drop":{{json .HostConfig.CapDrop}},"privileged":{{json .HostConfig.Privileged}},"pid_mode":{{json .HostConfig.PidMode}},"network_mode":{{json .HostConfig.NetworkMode}},"ipc_mode":{{json .HostConfig.IpcMode}},"log_type":{{json .HostConfig.LogConfig.Type}},"ulimits":{{json .HostConfig.Ulimits}},"extra_hosts":{{json .HostConfig.ExtraHosts}},"dns":{{json .HostConfig.DNS}},"dns_search":{{json .HostConfig.DNSSearch}},"dns_options":{{json .HostConfig.DNSOptions}},"security_opt":{{json .HostConfig.SecurityOpt}},"sysctls":{{json .HostConfig.Sysctls}},"tmpfs":{{json .HostConfig.Tmpfs}},"shm_size":{{json .HostConfig.ShmSize}},"read_only":{{json .HostConfig.ReadonlyRootfs}},"init":{{json .HostConfig.Init}},"devices":{{json .HostConfig.Devices}},"group_add":{{json .HostConfig.GroupAdd}},"memory":{{json .HostConfig.Memory}},"nano_cpus":{{json .HostConfig.NanoCPUs}},"pids_limit":{{json .HostConfig.PidsLimit}}},"healthcheck":{{with .Config.Healthcheck}}{"Interval":{{json .Interval}},"Timeout":{{json .Timeout}},"StartPeriod":{{json .StartPeriod}},"Retries":{{json .Retries}}}{{else}}null{{end}},"mounts":{{json .Mounts}},"port_bindings":{{json .HostConfig.PortBindings}},"ports":{{json .NetworkSettings.Ports}},"state":{"status":{{json .State.Status}},"health":{{if .State.Health}}{{json .State.Health.Status}}{{else}}null{{end}},"started_at":{{json .State.StartedAt}},"pid":{{json .State.Pid}},"exit_code":{{json .State.ExitCode}}}}
 {{range \$i, \$a := .Config.Entrypoint}}{"k":"arg","c":{{json \$.ID}},"f":"entrypoint","i":{{\$i}},"v":{{json \$a}}}
 {{end}}{{range \$i, \$a := .Config.Cmd}}{"k":"arg","c":{{json \$.ID}},"f":"cmd","i":{{\$i}},"v":{{json \$a}}}
 {{end}}{{with .Config.Healthcheck}}{{range \$i, \$a := .Test}}{"k":"arg","c":{{json \$.ID}},"f":"healthcheck","i":{{\$i}},"v":{{json \$a}}}
 {{end}}{{end}}{{range .Config.Env}}{"k":"env","c":{{json \$.ID}},"v":{{json .}}}
 {{end}}{{range \$k, \$v := .Config.Labels}}{"k":"label","c":{{json \$.ID}},"v":{{json (printf "%s=%s" \$k \$v)}}}
-{{end}}{{range \$n, \$x := .NetworkSettings.Networks}}{"k":"net","c":{{json \$.ID}},"v":{{json \$n}}}
+{{end}}{{range \$k, \$v := .HostConfig.LogConfig.Config}}{"k":"logopt","c":{{json \$.ID}},"v":{{json (printf "%s=%s" \$k \$v)}}}
+{{end}}{{range \$n, \$x := .NetworkSettings.Networks}}{"k":"net","c":{{json \$.ID}},"v":{{json \$n}},"aliases":{{json \$x.Aliases}},"ipv4":{{if \$x.IPAMConfig}}{{json \$x.IPAMConfig.IPv4Address}}{{else}}""{{end}}}
 {{end}}@svc${US}{{.ID}}${US}{{.Name}}${US}{{.Config.Image}}${US}{{.Image}}${US}{{range .Config.Entrypoint}}{{.}} {{end}}${US}{{range .Config.Cmd}}{{.}} {{end}}${US}{{.State.Running}}${US}{{range \$p, \$b := .NetworkSettings.Ports}}{{range \$b}}{{\$p}}={{.HostIP}}:{{.HostPort}} {{end}}{{end}}
-{{range .Mounts}}@mnt${US}{{\$.ID}}${US}{{.Type}}${US}{{.Source}}${US}{{.Destination}}
+{{range .Mounts}}@mnt${US}{{\$.ID}}${US}{{.Type}}${US}{{.Source}}${US}{{.Destination}}${US}{{.RW}}
 {{end}}@proj${US}{{index .Config.Labels "com.docker.compose.project"}}${US}{{index .Config.Labels "com.docker.compose.project.working_dir"}}${US}{{index .Config.Labels "com.docker.compose.project.config_files"}}${US}{{index .Config.Labels "com.docker.compose.project.environment_file"}}
+EOF
+)
+
+# An image's own defaults, which its containers inherit: export leaves out what the image
+# already says (its environment, user, labels, exposed ports, command).
+IMAGE_TEMPLATE=$(cat <<EOF
+{"k":"image","id":{{json .Id}},"repo_digests":{{json .RepoDigests}},"repo_tags":{{json .RepoTags}},"user":{{json (index .Config "User")}},"working_dir":{{json (index .Config "WorkingDir")}},"exposed":{{json (index .Config "ExposedPorts")}},"labels":{{json (index .Config "Labels")}},"volumes":{{json (index .Config "Volumes")}},"stop_signal":{{json (index .Config "StopSignal")}}}
+{{range (index .Config "Env")}}{"k":"ienv","c":{{json \$.Id}},"v":{{json .}}}
+{{end}}{{range \$i, \$a := (index .Config "Entrypoint")}}{"k":"iarg","c":{{json \$.Id}},"f":"entrypoint","i":{{\$i}},"v":{{json \$a}}}
+{{end}}{{range \$i, \$a := (index .Config "Cmd")}}{"k":"iarg","c":{{json \$.Id}},"f":"cmd","i":{{\$i}},"v":{{json \$a}}}
+{{end}}
 EOF
 )
 
@@ -516,8 +530,8 @@ inspect_containers() {
     awk -F"$US" '$1 == "@svc" { print $5 }' "$tmp/side" | LC_ALL=C sort -u >"$tmp/images"
     if [ -s "$tmp/images" ]; then
         # shellcheck disable=SC2046
-        docker image inspect --format '{"k":"image","id":{{json .Id}},"repo_digests":{{json .RepoDigests}},"repo_tags":{{json .RepoTags}}}' \
-            $(cat "$tmp/images") 2>"$tmp/err"
+        docker image inspect --format "$IMAGE_TEMPLATE" $(cat "$tmp/images") 2>"$tmp/err" \
+            | redact records "$tmp/side-images"
         [ -s "$tmp/err" ] && problem "docker image inspect: $(first_line "$tmp/err")"
     fi
 }
@@ -591,43 +605,75 @@ function flag(cmd, name,   n, i, w, a) {
 function dirname(p) { if (p !~ /\//) return ""; sub(/\/[^\/]*$/, "", p); return p }
 function port_of(addr) { if (addr == "") return ""; sub(/.*:/, "", addr); return addr }
 FNR == NR && $1 == "@svc" {
+    cname = $3; sub(/^\//, "", cname); cname_of[$2] = cname
     k = kind_of($4, $6)
     if (k == "") next
-    kind[$2] = k; name[$2] = $3; sub(/^\//, "", name[$2])
+    kind[$2] = k; name[$2] = cname
     data[$2] = " "
-    if (k == "prometheus") { data[$2] = " /prometheus " flag($7, "storage.tsdb.path") " "; lp = port_of(flag($7, "web.listen-address")); dp = 9090 }
-    if (k == "grafana") { data[$2] = " /var/lib/grafana "; lp = ""; dp = 3000 }
-    if (k == "pushgateway") { data[$2] = " /pushgateway " dirname(flag($7, "persistence.file")) " "; lp = port_of(flag($7, "web.listen-address")); dp = 9091 }
-    if (k == "alertmanager") { data[$2] = " /alertmanager " flag($7, "storage.path") " "; lp = port_of(flag($7, "web.listen-address")); dp = 9093 }
+    cfg = ""
+    if (k == "prometheus") { data[$2] = " /prometheus " flag($7, "storage.tsdb.path") " "; lp = port_of(flag($7, "web.listen-address")); dp = 9090; cfg = flag($7, "config.file"); if (cfg == "") cfg = "/etc/prometheus/prometheus.yml" }
+    if (k == "grafana") { data[$2] = " /var/lib/grafana "; lp = ""; dp = 3000; cfg = "/etc/grafana/grafana.ini" }
+    if (k == "pushgateway") { data[$2] = " /pushgateway " dirname(flag($7, "persistence.file")) " "; lp = port_of(flag($7, "web.listen-address")); dp = 9091; cfg = flag($7, "web.config.file") }
+    if (k == "alertmanager") { data[$2] = " /alertmanager " flag($7, "storage.path") " "; lp = port_of(flag($7, "web.listen-address")); dp = 9093; cfg = flag($7, "config.file"); if (cfg == "") cfg = "/etc/alertmanager/alertmanager.yml" }
     if (k == "node_exporter") next
+    # The config directory is copied out of the container itself: what it runs with, be the
+    # files mounted, baked into its image or edited inside it.
+    if (cfg ~ /^\//) { copied[$2] = dirname(cfg); print "C" FS cname FS $2 FS dirname(cfg) }
     if (lp == "") lp = dp
     pub = ""
     n = split($9, ps, " ")
     for (i = 1; i <= n; i++) if (index(ps[i], lp "/tcp=") == 1) { pub = substr(ps[i], length(lp "/tcp=") + 1); break }
-    print "A" FS name[$2] FS $2 FS k FS $8 FS lp FS pub
+    print "A" FS cname FS $2 FS k FS $8 FS lp FS pub
     next
 }
-FNR != NR && $1 == "@mnt" && ($2 in kind) && kind[$2] != "node_exporter" {
+FNR != NR && $1 == "@mnt" && ($2 in cname_of) && !(($2 in kind) && kind[$2] == "node_exporter") {
     dst = $5; src = $4; t = $3
     sub(/\/+$/, "", dst)
-    if (dst == "" || src == "/" || index(data[$2], " " dst " ")) next
+    if (dst == "" || src == "/" || (($2 in data) && index(data[$2], " " dst " "))) next
     if (src ~ /^\/(proc|sys|dev|run\/docker\.sock|var\/run\/docker\.sock)(\/|$)/) next
+    if (($2 in copied) && (dst == copied[$2] || index(dst, copied[$2] "/") == 1)) next
     if (t == "volume" && dst !~ /^\/etc\// && dst !~ /(provisioning|dashboards|rules|conf)/) next
     if (t != "volume" && t != "bind") next
+    # Another service's mounts: single files and read-only folders are its configuration;
+    # a writable folder is data, never read.
+    if (!($2 in kind)) { if (t != "bind") next; print "X" FS cname_of[$2] FS t FS src FS dst FS $6; next }
     print "M" FS name[$2] FS t FS src FS dst
 }
 AWK
 )
 
+# copy_config NAME ID DIR: the files of DIR as the container sees them (docker cp works on
+# stopped containers too, and reads through its mounts).
+copy_config() {
+    cc_dir="$tmp/copy/$2"
+    rm -rf "$cc_dir" && mkdir -p "$cc_dir" || return
+    if ! docker cp "$2:$3/." - 2>"$tmp/cerr" </dev/null | tar -x -C "$cc_dir" -f - 2>>"$tmp/cerr"; then
+        problem "$1: cannot copy $3 out of the container: $(first_line "$tmp/cerr")"
+    fi
+    COPIED=true
+    emit_tree container "$1" "$3/" "$cc_dir"
+    COPIED=false
+    rm -rf "$cc_dir"
+}
+
 read_configs_and_apis() {
     awk -F"$US" -v OFS="$US" "$PLAN_AWK" "$tmp/side" "$tmp/side" >"$tmp/plan"
-    while IFS="$US" read -r tag c_name c_type c_src c_dst; do
-        [ "$tag" = M ] || continue
-        if [ -d "$c_src" ]; then
-            emit_tree container "$c_name" "$c_dst/" "$c_src"
-        elif [ -f "$c_src" ] || [ ! -e "$c_src" ]; then
-            emit_file container "$c_name" "$c_dst" "$c_src"
-        fi
+    while IFS="$US" read -r tag c_name c_type c_src c_dst c_rw; do
+        case "$tag" in
+            C) copy_config "$c_name" "$c_type" "$c_src" ;;
+            M)
+                if [ -d "$c_src" ]; then
+                    emit_tree container "$c_name" "$c_dst/" "$c_src"
+                elif [ -f "$c_src" ] || [ ! -e "$c_src" ]; then
+                    emit_file container "$c_name" "$c_dst" "$c_src"
+                fi ;;
+            X)
+                if [ -f "$c_src" ]; then
+                    emit_file container "$c_name" "$c_dst" "$c_src"
+                elif [ -d "$c_src" ] && [ "$c_rw" = false ]; then
+                    emit_tree container "$c_name" "$c_dst/" "$c_src"
+                fi ;;
+        esac
     done <"$tmp/plan"
     while IFS="$US" read -r tag a_name a_id a_kind a_running a_port a_pub; do
         [ "$tag" = A ] || continue

@@ -1,1 +1,0 @@
-"""Pure renderers: a resolved Stack (plus referenced file contents) -> Bundle of files."""
