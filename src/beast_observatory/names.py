@@ -24,6 +24,7 @@ COMPOSE_VOLUME = "com.docker.compose.volume"
 COMPOSE_NETWORK = "com.docker.compose.network"
 COMPOSE_WORKING_DIR = "com.docker.compose.project.working_dir"
 COMPOSE_CONFIG_FILES = "com.docker.compose.project.config_files"
+COMPOSE_ENV_FILE = "com.docker.compose.project.environment_file"
 COMPOSE_LABEL_PREFIX = "com.docker.compose."
 
 # Files of a deploy directory.

@@ -39,9 +39,7 @@ def plan(
 
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=False, echo=typer.echo) as session:
-        result = compute_plan(
-            session.transport, session.placement, session.bundle, session.spec_view()
-        )
+        result = compute_plan(session.transport, session.placement, session.bundle)
     if output == "json":
         typer.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
@@ -60,6 +58,13 @@ def apply(
     ] = False,
     allow_remove: Annotated[
         bool, typer.Option("--allow-remove", help="Remove containers of services the spec dropped.")
+    ] = False,
+    allow_data_move: Annotated[
+        bool,
+        typer.Option(
+            "--allow-data-move",
+            help="Apply even though the plan moves data or loses a container's own data.",
+        ),
     ] = False,
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for services to be healthy.")
@@ -89,6 +94,7 @@ def apply(
     opts = ApplyOptions(
         auto_approve=auto_approve,
         allow_remove=allow_remove,
+        allow_data_move=allow_data_move,
         timeout=timeout,
         scrape_wait=scrape_wait,
     )
@@ -101,6 +107,5 @@ def apply(
             opts,
             confirm=confirm,
             echo=typer.echo,
-            spec=session.spec_view(),
         )
     raise typer.Exit(code)

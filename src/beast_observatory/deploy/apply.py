@@ -34,8 +34,9 @@ from beast_observatory.deploy.verify import Verification, down_targets, verify_s
 from beast_observatory.errors import ObservatoryError, RuntimeFailure, TransportError
 from beast_observatory.host.compose import ComposeProject, detect_compose
 from beast_observatory.host.lock import HostLock
+from beast_observatory.names import MANIFEST, STATE_FILE
+from beast_observatory.host.probe.inventory import Inventory
 from beast_observatory.host.transport.base import Transport
-from beast_observatory.plan.adopt import SpecView
 from beast_observatory.plan.compute import make_plan
 from beast_observatory.plan.model import Plan, format_plan
 from beast_observatory.yamlio import load_yaml
@@ -43,26 +44,23 @@ from beast_observatory.yamlio import load_yaml
 Echo = Callable[[str], object]
 
 
-def observe(transport: Transport, directory: str) -> dict[str, Any]:
+def observe(transport: Transport, directory: str) -> Inventory:
     """What runs on the host and what its deploy directory holds (one probe round trip)."""
     from beast_observatory.host.probe.run import probe_host  # noqa: PLC0415
 
     return probe_host(transport, dirs=[directory])
 
 
-def compute_plan(
-    transport: Transport, placement: Placement, bundle: Bundle, spec: SpecView | None = None
-) -> Plan:
+def compute_plan(transport: Transport, placement: Placement, bundle: Bundle) -> Plan:
     inventory = observe(transport, placement.directory)
-    return make_plan(
-        bundle, inventory, deploy_dir=placement.directory, host=placement.where, spec=spec
-    )
+    return make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
 
 
 @dataclass(frozen=True)
 class ApplyOptions:
     auto_approve: bool
     allow_remove: bool
+    allow_data_move: bool
     timeout: float
     scrape_wait: float
 
@@ -178,18 +176,21 @@ def apply(
     *,
     confirm: Callable[[Plan], bool],
     echo: Echo,
-    spec: SpecView | None = None,
 ) -> int:
     view = StackView.of(bundle)
     with HostLock(transport, placement.lock_path), _explain_lost_connection():
         flavour = detect_compose(transport)
         inventory = observe(transport, placement.directory)
-        plan = make_plan(
-            bundle, inventory, deploy_dir=placement.directory, host=placement.where, spec=spec
-        )
+        plan = make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
         echo(format_plan(plan))
         if not plan.changed:
             return 0
+        if plan.blockers and not options.allow_data_move:
+            raise ObservatoryError(
+                "the plan moves or loses data: " + "; ".join(plan.blockers),
+                hint="give the data a volume in the spec, or pass --allow-data-move once you "
+                "have a backup (`observatory backup`)",
+            )
         removing = plan.actions("remove")
         if removing and not options.allow_remove:
             raise ObservatoryError(
@@ -202,11 +203,8 @@ def apply(
         project = ComposeProject(
             transport, flavour, bundle.project, placement.directory, view.secret_variables
         )
-        live_files = (inventory.get("directories") or {}).get(placement.directory) or {}
         live_hashes = {
-            p: str(r["sha256"])
-            for p, r in live_files.items()
-            if isinstance(r, dict) and r.get("sha256")
+            p: r.sha256 for p, r in inventory.deploy_files(placement.directory).items() if r.sha256
         }
         numbers = [
             int(n.split("-")[0])
@@ -277,6 +275,30 @@ def _switch_or_back(
         ) from None
 
 
+def _restore_hand_made(
+    transport: Transport,
+    placement: Placement,
+    project: ComposeProject,
+    plan: Plan,
+    echo: Echo,
+    what: str,
+) -> int:
+    """A takeover that failed: the stack made by hand comes back from its own compose files
+    (still where its author left them), and the tool's files step aside, so the host reads
+    as not taken over again."""
+    argv = [*project.flavour.argv, *plan.restore, "up", "-d"]
+    echo(f"rolling back to the stack made by hand: {' '.join(argv)}")
+    directory = placement.directory
+    transport.run(["rm", "-f", posixpath.join(directory, MANIFEST), posixpath.join(directory, STATE_FILE)])
+    result = transport.run(argv)
+    status = "back up" if result.ok else "NOT back up: " + result.stderr.decode("utf-8", "replace")[-300:]
+    echo(f"the stack made by hand is {status}")
+    raise RuntimeFailure(
+        f"apply failed ({what}); the stack made by hand was brought back from its own files",
+        hint="see the problems above; fix the spec and run `observatory plan` again",
+    )
+
+
 def _rollback(
     transport: Transport,
     placement: Placement,
@@ -290,6 +312,8 @@ def _rollback(
     what: str = "verification",
 ) -> int:
     echo(f"{what} FAILED:\n" + "\n".join(f"  - {p}" for p in failed.problems))
+    if previous is None and plan.restore:
+        return _restore_hand_made(transport, placement, project, plan, echo, what)
     if previous is None:
         echo("no previous release on the host to roll back to; the new release stays in place")
         return 1

@@ -28,12 +28,6 @@ class HostSession:
     project: Project
     stack: Stack
 
-    def spec_view(self) -> dict[str, Any]:
-        """The environment in spec terms, for comparing with a host made by hand."""
-        from beast_observatory.plan.adopt import spec_view  # noqa: PLC0415
-
-        return spec_view(self.stack, self.project.assets, self.project.matches)
-
 
 @contextlib.contextmanager
 def host_session(

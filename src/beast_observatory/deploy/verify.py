@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from beast_observatory.deploy.operations import StackView, wait_healthy
+from beast_observatory.host.probe.inventory import Inventory
+from beast_observatory.names import KIND_LABEL
 from beast_observatory.host.transport.base import Transport
 from beast_observatory.yamlio import load_yaml
 
@@ -87,24 +89,17 @@ def behind_auth(bundle_files: Mapping[str, bytes], service: str) -> bool:
     return any(str(arg).startswith("--web.config.file=") for arg in command)
 
 
-def down_targets(inventory: Mapping[str, Any], project: str) -> frozenset[tuple[str, str]]:
+def down_targets(inventory: Inventory, project: str) -> frozenset[tuple[str, str]]:
     """(job, instance) of the targets the project's Prometheus did not report up in the
     probe before the apply (down, or not scraped yet)."""
-    names = {
-        str(c.get("name", "")).lstrip("/")
-        for c in inventory.get("containers") or []
-        if (c.get("labels") or {}).get("com.docker.compose.project") == project
-        and (c.get("labels") or {}).get("com.docker.compose.service") == "prometheus"
-    }
     down = set()
-    for name in names:
-        record = ((inventory.get("apis") or {}).get(name) or {}).get("/api/v1/targets") or {}
-        body = record.get("body") if isinstance(record, Mapping) else None
-        for t in (
-            ((body or {}).get("data") or {}).get("activeTargets") or []
-            if isinstance(body, dict)
-            else []
-        ):
+    for c in inventory.project(project):
+        if c.labels.get(KIND_LABEL, c.service) != "prometheus":
+            continue
+        answer = inventory.api(c, "/api/v1/targets")
+        body = answer.body if answer else None
+        data = body.get("data") if isinstance(body, dict) else None
+        for t in (data or {}).get("activeTargets") or [] if isinstance(data, dict) else []:
             labels = t.get("labels") or {}
             if t.get("health") != "up":
                 down.add((str(labels.get("job")), str(labels.get("instance"))))

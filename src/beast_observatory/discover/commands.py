@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -13,7 +14,6 @@ from typing import Any
 
 from beast_observatory.deploy.target import ConnectOptions
 from beast_observatory.discover.export import ExportResult, export_spec
-from beast_observatory.discover.mapping import NAME
 from beast_observatory.discover.report import (
     default_out,
     load_inventory,
@@ -21,6 +21,7 @@ from beast_observatory.discover.report import (
     write_report,
 )
 from beast_observatory.errors import ObservatoryError, SpecError
+from beast_observatory.host.probe.inventory import Inventory
 from beast_observatory.host.probe.run import ProbeRun, run_probe
 from beast_observatory.host.transport.base import HostTarget
 
@@ -72,14 +73,14 @@ def discover_command(target: HostTarget, out: Path | None, dirs: Sequence[str], 
     directory = out or default_out(target.host)
     write_report(run.inventory, directory)
     inv = run.inventory
-    files = sum(len(f) for f in inv["config_files"].values())
+    files = sum(len(f) for f in inv.config_files.values())
     echo(
-        f"{target.host or 'this machine'}: {len(inv['containers'])} containers, "
-        f"{len(inv['compose_projects'])} compose projects, {files} config files; "
+        f"{target.host or 'this machine'}: {len(inv.containers)} containers, "
+        f"{len(inv.compose_projects)} compose projects, {files} config files; "
         f"{run.round_trips} round trip(s), {run.bytes_sent + run.bytes_received} bytes, "
         f"{run.seconds:.1f}s"
     )
-    for problem in inv["problems"]:
+    for problem in inv.problems:
         echo(f"  could not read: {problem}")
     echo(f"wrote {directory / 'inventory.json'} and {directory / 'DISCOVERY.md'}")
     return directory
@@ -99,7 +100,7 @@ def write_beside(spec_path: Path, text: str, files: Mapping[str, bytes]) -> list
 
 
 def export_command(
-    inventory: Mapping[str, Any],
+    inventory: Inventory,
     *,
     project: str | None,
     environment: str,
@@ -126,7 +127,7 @@ def export_command(
 
 def discovered(
     source: Path | None, spec: Path | None, environment: str | None, options: ConnectOptions
-) -> tuple[dict[str, Any], str | None]:
+) -> tuple[Inventory, str | None]:
     """(inventory, ssh host of the spec's environment): a saved one (--from), else a fresh probe."""
     if source is not None:
         return load_inventory(source), options.host
@@ -160,7 +161,11 @@ def _read_source(source: Path) -> tuple[str, dict[str, bytes], str | None, str, 
         except ValueError as exc:
             raise ObservatoryError(f"{source}: not JSON: {exc}") from None
         if looks_like_inventory(data):
-            result = export_spec(data)
+            try:
+                inventory = Inventory.from_json(data)
+            except ValueError as exc:
+                raise ObservatoryError(f"{source}: not an inventory of this version: {exc}") from None
+            result = export_spec(inventory)
             return result.spec_text, result.files, None, result.project, result.notes
     project = load_project(source)
     validate_project(project)
@@ -204,7 +209,7 @@ def import_command(source: Path, *, name: str | None, force: bool, root: Path = 
 
     text, files, base, default_name, notes = _read_source(source)
     name = name or default_name
-    if not NAME.match(name):
+    if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}", name):
         raise ObservatoryError(
             f"{name!r} is not a stack name", hint="use letters, digits, '-', '_' and '.'"
         )

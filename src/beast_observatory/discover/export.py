@@ -1,107 +1,96 @@
-"""Inventory -> observatory.yaml (pure): the spec that rebuilds what runs on a host.
+"""Inventory -> observatory.yaml (pure): the spec that makes the host's stack again, doing
+exactly what it does.
 
-Known services (Prometheus, Pushgateway, Grafana, Alertmanager, node-exporter) map to their
-sections; everything else becomes ``services.extra`` compose fragments. Secrets become
-references (``${NAME}``, ``admin_password: {env: ...}``), never the redaction marker. What the
-spec cannot say is left out and named in ``ExportResult.notes`` (also written as comments at
-the top of the spec). The result is validated with the pydantic ``Spec``.
+Each known kind (Prometheus, Pushgateway, Grafana, Alertmanager, node-exporter) is read back
+by its own reader (``kinds/*/read.py``), everything else becomes ``services.extra`` compose
+fragments (``kinds/extra/read.py``); both share the common reader (``kinds/read.py``). The
+tool's own additions are turned off (no self-scrape, no healthcheck, data volume or data
+source the host did not have). Secrets become references to the host's .env, never values.
+Besides the environment of the host, a ``local`` environment runs the same stack on this
+workstation: loopback ports, named volumes for the host's data folders, networks of its own.
 """
 
 from __future__ import annotations
 
-import posixpath
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from beast_observatory.discover.export_grafana import grafana_section
-from beast_observatory.discover.export_prometheus import (
-    alertmanager_section,
-    node_exporter_section,
-    prometheus_section,
-    pushgateway_section,
-)
-from beast_observatory.discover.mapping import (
-    COMPOSE_PROJECT,
-    DATA_DIRS,
-    ExportContext,
-    compose_environment,
-    data_mount,
-    healthcheck,
-    network_names,
-    published,
-    restart_policy,
-    sanitize_name,
-    scrub_markers,
-    service_environment,
-)
+from beast_observatory.discover.context import ExportContext, dotenv, sanitize_name
 from beast_observatory.errors import ObservatoryError
-from beast_observatory.host.probe.inventory import is_redacted, service_kind
-from beast_observatory.render.prometheus import CONTAINER_PORTS
+from beast_observatory.host.probe.inventory import Container, Inventory
+from beast_observatory.kinds.alertmanager import read as alertmanager
+from beast_observatory.kinds.detect import service_kind
+from beast_observatory.kinds.extra.read import read_extra
+from beast_observatory.kinds.grafana import read as grafana
+from beast_observatory.kinds.identity import identity, resources
+from beast_observatory.kinds.model import KIND_NAMES
+from beast_observatory.kinds.node_exporter import read as node_exporter
+from beast_observatory.kinds.prometheus import read as prometheus
+from beast_observatory.kinds.pushgateway import read as pushgateway
+from beast_observatory.kinds.read import (
+    KindFacts,
+    data_store,
+    environment,
+    healthcheck,
+    networks,
+    ports_fields,
+    restart,
+    volumes,
+)
 from beast_observatory.spec.models import Spec
 from beast_observatory.yamlio import YamlError, dump_yaml, load_yaml
 
-SECTIONS = {
-    "prometheus": prometheus_section,
-    "pushgateway": pushgateway_section,
-    "grafana": grafana_section,
-    "alertmanager": alertmanager_section,
-    "node_exporter": node_exporter_section,
+Reader = Callable[[ExportContext, Container], dict[str, Any]]
+FACTS: dict[str, Callable[[ExportContext, Container], KindFacts]] = {
+    "prometheus": lambda _ctx, c: prometheus.facts(c),
+    "pushgateway": lambda _ctx, c: pushgateway.facts(c),
+    "grafana": grafana.facts,
+    "alertmanager": lambda _ctx, c: alertmanager.facts(c),
+    "node_exporter": lambda _ctx, c: node_exporter.facts(c),
 }
-RENDERED_NAMES = {
-    "prometheus": "prometheus",
-    "pushgateway": "pushgateway",
-    "grafana": "grafana",
-    "alertmanager": "alertmanager",
-    "node_exporter": "node-exporter",
+READERS: dict[str, Reader] = {
+    "prometheus": prometheus.read_prometheus,
+    "pushgateway": pushgateway.read_pushgateway,
+    "grafana": grafana.read_grafana,
+    "alertmanager": alertmanager.read_alertmanager,
+    "node_exporter": node_exporter.read_node_exporter,
 }
-DROPPED_KEYS = ("build", "extends", "secrets", "configs", "develop")
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
 class ExportResult:
     spec_text: str
-    files: dict[str, bytes]  # beside the spec: rules/, dashboards/, alertmanager/
+    files: dict[str, bytes]  # beside the spec: rules/, dashboards/, captured config files
     notes: list[str]
     project: str
 
 
-def compose_projects_with(inventory: Mapping[str, Any], kind: str) -> list[str]:
-    names = set()
-    for c in inventory.get("containers") or []:
-        project = (c.get("labels") or {}).get(COMPOSE_PROJECT)
-        if project and service_kind(c["image"], c.get("entrypoint") or []) == kind:
-            names.add(project)
-    return sorted(names)
+def kind_of(c: Container) -> str | None:
+    return service_kind(c.image, c.entrypoint)
 
 
-def select_project(
-    inventory: Mapping[str, Any], project: str | None
-) -> tuple[str | None, list[dict[str, Any]]]:
+def select_project(inventory: Inventory, project: str | None) -> tuple[str | None, list[Container]]:
     """The compose project to export and its containers (the first with a Prometheus by default)."""
-    containers = inventory.get("containers") or []
-    known = sorted({(c.get("labels") or {}).get(COMPOSE_PROJECT) or "" for c in containers} - {""})
+    known = sorted({c.project for c in inventory.containers if c.project})
     if project is None:
-        with_prometheus = compose_projects_with(inventory, "prometheus")
+        with_prometheus = sorted(
+            {c.project for c in inventory.containers if c.project and kind_of(c) == "prometheus"}
+        )
         if not with_prometheus:
-            alone = [
-                c
-                for c in containers
-                if not (c.get("labels") or {}).get(COMPOSE_PROJECT)
-                and service_kind(c["image"], c.get("entrypoint") or []) == "prometheus"
-            ]
-            if alone:
-                return None, [
-                    c for c in containers if not (c.get("labels") or {}).get(COMPOSE_PROJECT)
-                ]
+            alone = [c for c in inventory.containers if not c.project]
+            if any(kind_of(c) == "prometheus" for c in alone):
+                return None, alone
             raise ObservatoryError(
                 "no Prometheus found on the host to export",
                 hint=f"name a compose project with --project (found: {', '.join(known) or 'none'})",
             )
         project = with_prometheus[0]
-    chosen = [c for c in containers if (c.get("labels") or {}).get(COMPOSE_PROJECT) == project]
+    chosen = inventory.project(project)
     if not chosen:
         raise ObservatoryError(
             f"no container of compose project {project!r} on the host",
@@ -110,198 +99,39 @@ def select_project(
     return project, chosen
 
 
-def _compose_services(ctx: ExportContext) -> None:
-    """Parse the project's compose files (merged in order) as the probe read them."""
-    for entry in ctx.inventory.get("compose_projects") or []:
-        if entry["name"] != ctx.project:
+def read_compose_files(ctx: ExportContext) -> None:
+    """The project's compose files (merged in order) and its .env, as the probe read them."""
+    for entry in ctx.inventory.compose_projects:
+        if entry.name != ctx.project:
             continue
-        ctx.working_dir = entry.get("working_dir")
-        for path in entry.get("config_files") or []:
-            record = (entry.get("files") or {}).get(path) or {}
-            if record.get("content") is None:
-                ctx.note(
-                    f"compose file {path} could not be read ({record.get('error')}): "
-                    "working from docker inspect"
+        ctx.working_dir = entry.working_dir
+        for path, record in sorted(entry.files.items()):
+            if path.endswith("/.env") and record.content:
+                ctx.variables.update(
+                    {k: v for k, v in dotenv(record.content).items() if not v.startswith("<redacted")}
                 )
+        for path in entry.config_files:
+            found = entry.files.get(path)
+            if found is None or found.content is None:
+                ctx.note(f"compose file {path} could not be read: working from docker inspect")
                 continue
             try:
-                doc = load_yaml(str(record["content"]), path)
+                doc = load_yaml(found.content, path)
             except YamlError as exc:
                 ctx.note(f"compose file {path}: {exc.message}")
                 continue
-            for name, service in (
-                ((doc or {}).get("services") or {}).items() if isinstance(doc, dict) else []
-            ):
+            services = doc.get("services") if isinstance(doc, dict) else None
+            for name, service in (services or {}).items() if isinstance(services, dict) else ():
                 if isinstance(service, dict):
                     ctx.compose.setdefault(str(name), {}).update(service)
 
 
-def _base(ctx: ExportContext, kind: str, c: Mapping[str, Any], bind_address: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"image": c["image"], "restart": restart_policy(ctx, c)}
-    port = CONTAINER_PORTS[RENDERED_NAMES[kind]]
-    binding = published(c, port)
-    if binding is None:
-        out["publish"] = False
-        if c.get("ports"):
-            ctx.note(
-                f"{c['name']}: publishes {', '.join(c['ports'])}, "
-                f"not {port}/tcp as the spec's layout expects"
-            )
-    else:
-        address, host_port = binding
-        out["port"] = host_port
-        if address != bind_address:
-            out["bind_address"] = address
-    if hc := healthcheck(c):
-        out["healthcheck"] = hc
-    else:
-        ctx.note(f"{c['name']}: no healthcheck on the host; the spec adds its own")
-    if kind != "grafana":
-        env = service_environment(ctx, c)
-        if env:
-            out["environment"] = env
-    if kind in DATA_DIRS and (data := data_mount(ctx, c, DATA_DIRS[kind])):
-        out["data"] = data
-    out["networks"] = network_names(ctx, c)
-    return out
-
-
-def _absolute(ctx: ExportContext, source: str) -> str:
-    if source.startswith((".", "~")) and ctx.working_dir:
-        return posixpath.normpath(posixpath.join(ctx.working_dir, source))
-    return source
-
-
-def _extra_volumes(ctx: ExportContext, name: str, volumes: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    for entry in volumes:
-        if isinstance(entry, str):
-            source, sep, rest = entry.partition(":")
-            if sep and source.startswith((".", "~", "/")):
-                out.append(f"{_absolute(ctx, source)}:{rest}")
-                continue
-            if sep:
-                ctx.note(
-                    f"service {name}: named volume {source} must be declared by hand "
-                    "(the spec declares none for extra services)"
-                )
-        elif (
-            isinstance(entry, dict)
-            and entry.get("type") == "bind"
-            and isinstance(entry.get("source"), str)
-        ):
-            out.append({**entry, "source": _absolute(ctx, entry["source"])})
-            continue
-        out.append(entry)
-    return out
-
-
-def _extra_from_compose(
-    ctx: ExportContext, name: str, c: Mapping[str, Any], fragment: dict[str, Any]
-) -> dict[str, Any]:
-    out = {k: v for k, v in fragment.items() if k not in DROPPED_KEYS}
-    for key in sorted(set(fragment) & set(DROPPED_KEYS)):
-        ctx.note(
-            f"service {name}: '{key}' is left out "
-            "(it needs top-level compose sections the spec does not have)"
-        )
-    if "environment" in out:
-        env = compose_environment(out["environment"])
-        out["environment"] = {
-            k: ctx.secret_env(k, f"service {name}: {k} holds a secret")
-            if v is None or is_redacted(v)
-            else v
-            for k, v in sorted(env.items())
-        }
-    if isinstance(out.get("volumes"), list):
-        out["volumes"] = _extra_volumes(ctx, name, out["volumes"])
-    if isinstance(out.get("env_file"), (str, list)):
-        files = [out["env_file"]] if isinstance(out["env_file"], str) else out["env_file"]
-        out["env_file"] = [_absolute(ctx, str(f)) if isinstance(f, str) else f for f in files]
-    if isinstance(out.get("depends_on"), list):
-        out["depends_on"] = [ctx.renames.get(str(d), str(d)) for d in out["depends_on"]]
-    elif isinstance(out.get("depends_on"), dict):
-        out["depends_on"] = {
-            ctx.renames.get(str(k), str(k)): v for k, v in out["depends_on"].items()
-        }
-    network_names(ctx, c)  # declares the networks the fragment names
-    return out
-
-
-def _inspect_ports(c: Mapping[str, Any]) -> list[str]:
-    return [
-        f"{b['host_ip'] + ':' if b['host_ip'] else ''}{b['host_port']}:{p.replace('/tcp', '')}"
-        for p, binds in sorted((c.get("ports") or {}).items())
-        for b in binds
-    ]
-
-
-def _inspect_mounts(ctx: ExportContext, name: str, c: Mapping[str, Any]) -> list[str]:
-    out = []
-    for m in c.get("mounts") or []:
-        if m["type"] == "bind":
-            out.append(f"{m['source']}:{m['destination']}{'' if m['rw'] else ':ro'}")
-        elif m["type"] == "volume":
-            ctx.note(
-                f"service {name}: volume {m['name']} at {m['destination']} must be declared by hand"
-            )
-    return out
-
-
-def _extra_from_inspect(ctx: ExportContext, name: str, c: Mapping[str, Any]) -> dict[str, Any]:
-    """A compose fragment rebuilt from docker inspect (no compose file was read)."""
-    labels = {
-        k: v
-        for k, v in (c.get("labels") or {}).items()
-        if not k.startswith(("com.docker.compose.", "org.beast-observatory."))
-    }
-    candidates: dict[str, Any] = {
-        "image": c["image"],
-        "entrypoint": list(c.get("entrypoint") or []),
-        "command": list(c.get("cmd") or []),
-        "environment": service_environment(ctx, c),
-        "ports": _inspect_ports(c),
-        "volumes": _inspect_mounts(ctx, name, c),
-        "user": c.get("user") or "",
-        "restart": restart_policy(ctx, c),
-        "labels": labels,
-        "networks": network_names(ctx, c),
-    }
-    return {k: v for k, v in candidates.items() if v}
-
-
-def _extras(ctx: ExportContext, containers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for c in containers:
-        name = sanitize_name(ctx.service_name(c))
-        while name in out or name in RENDERED_NAMES.values():
-            name = f"{name}-2"
-        fragment = ctx.fragment(c)
-        out[name] = (
-            _extra_from_compose(ctx, name, c, fragment)
-            if fragment
-            else _extra_from_inspect(ctx, name, c)
-        )
-    return out
-
-
-def _bind_address(known: Mapping[str, dict[str, Any]]) -> str:
-    counts: dict[str, int] = {}
-    for c in known.values():
-        for binds in (c.get("ports") or {}).values():
-            for b in binds:
-                address = b.get("host_ip") or "0.0.0.0"  # noqa: S104 - docker's wildcard
-                counts[address] = counts.get(address, 0) + 1
-    return max(sorted(counts), key=lambda a: counts[a]) if counts else "127.0.0.1"
-
-
-def _split(
-    containers: list[dict[str, Any]],
-) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    known: dict[str, dict[str, Any]] = {}
+def split(containers: list[Container]) -> tuple[dict[str, Container], list[Container]]:
+    """The first container of each known kind, and the rest (extra services)."""
+    known: dict[str, Container] = {}
     others = []
-    for c in sorted(containers, key=lambda c: c["name"]):
-        kind = service_kind(c["image"], c.get("entrypoint") or [])
+    for c in sorted(containers, key=lambda c: c.name):
+        kind = kind_of(c)
         if kind and kind not in known:
             known[kind] = c
         else:
@@ -309,53 +139,125 @@ def _split(
     return known, others
 
 
+def bind_address(known: Mapping[str, Container]) -> str:
+    counts: dict[str, int] = {}
+    for c in known.values():
+        for binds in c.ports.values():
+            for b in binds:
+                counts[b.host_ip] = counts.get(b.host_ip, 0) + 1
+    return max(sorted(counts), key=lambda a: counts[a]) if counts else LOOPBACK
+
+
+def kind_section(ctx: ExportContext, key: str, c: Container, address: str) -> dict[str, Any]:
+    facts = FACTS[key](ctx, c)
+    section = READERS[key](ctx, c)
+    name = ctx.service_name(c)
+    out: dict[str, Any] = {"image": c.image}
+    if key in ("alertmanager", "node_exporter"):
+        out["enabled"] = True
+    if name != facts.default_name:
+        out["service_name"] = name
+    out["container_port"] = facts.container_port
+    out.update(ports_fields(c, facts.container_port, address))
+    out["restart"] = restart(c)
+    out["healthcheck"] = healthcheck(c)
+    out["environment"] = environment(ctx, c, facts)
+    out["data"] = data_store(ctx, c, facts)
+    skip = [*facts.consumed, *([facts.data_dir] if facts.data_dir and out["data"] else [])]
+    mounts = volumes(ctx, c, name, skip)
+    out["volumes"] = mounts.entries
+    if mounts.differs:
+        ctx.local.setdefault("services", {}).setdefault(key, {})["volumes"] = mounts.local
+    nets, mode = networks(ctx, c)
+    out["networks"] = nets if mode is None else []
+    compose = identity(ctx, c, entrypoint=False)
+    if mode is not None:
+        compose["network_mode"] = mode
+    if limits := resources(c):
+        out["resources"] = limits
+    out["compose"] = compose
+    out.update(section)
+    return out
+
+
+def _loopback(entry: Any) -> Any:
+    if not isinstance(entry, str):
+        return {**entry, "host_ip": LOOPBACK} if isinstance(entry, dict) else entry
+    parts = re.split(r":(?![^\[]*\])", entry)
+    return f"{LOOPBACK}:{':'.join(parts[-2:])}" if len(parts) >= 2 else entry  # noqa: PLR2004
+
+
+def local_environment(ctx: ExportContext, services: Mapping[str, Any]) -> dict[str, Any]:
+    """The same stack on this workstation: loopback ports, no host data folders."""
+    overrides: dict[str, Any] = {
+        key: dict(value) for key, value in (ctx.local.get("services") or {}).items()
+    }
+    extra = overrides.pop("extra", {})
+    for key in KIND_NAMES:
+        svc = services.get(key) or {}
+        if svc.get("ports"):
+            overrides.setdefault(key, {})["ports"] = [_loopback(p) for p in svc["ports"]]
+        elif "bind_address" in svc:
+            overrides.setdefault(key, {})["bind_address"] = LOOPBACK
+    for name, fragment in (services.get("extra") or {}).items():
+        if fragment.get("ports"):
+            extra.setdefault(name, {})["ports"] = [_loopback(p) for p in fragment["ports"]]
+    if extra:
+        overrides["extra"] = extra
+    env: dict[str, Any] = {
+        "description": "this workstation: the same stack, for testing before deployment",
+        "bind_address": LOOPBACK,
+    }
+    if overrides:
+        env["services"] = overrides
+    for section in ("networks", "volumes"):
+        if ctx.local.get(section):
+            env[section] = dict(sorted(ctx.local[section].items()))
+    return env
+
+
 def export_spec(
-    inventory: Mapping[str, Any],
+    inventory: Inventory,
     *,
     project: str | None = None,
     environment: str = "local",
     ssh_host: str | None = None,
 ) -> ExportResult:
     """The spec (text), its side files and notes for the chosen compose project."""
-    chosen_project, containers = select_project(inventory, project)
-    ctx = ExportContext(inventory, chosen_project, containers)
-    _compose_services(ctx)
-    known, others = _split(containers)
-    for kind, c in known.items():
-        for live in {ctx.service_name(c), c["name"]} - {RENDERED_NAMES[kind]}:
-            ctx.renames[live] = RENDERED_NAMES[kind]
-    bind_address = _bind_address(known)
+    chosen, containers = select_project(inventory, project)
+    ctx = ExportContext(inventory, chosen, containers)
+    read_compose_files(ctx)
+    known, others = split(containers)
+    address = bind_address(known)
     services: dict[str, Any] = {}
-    for kind, section in SECTIONS.items():
-        if kind not in known:
-            if kind in ("prometheus", "pushgateway", "grafana"):
-                services[kind] = {"enabled": False}
-            continue
-        c = known[kind]
-        services[kind] = {
-            **({"enabled": True} if kind in ("alertmanager", "node_exporter") else {}),
-            **_base(ctx, kind, c, bind_address),
-            **section(ctx, c),
-        }
-    if extras := _extras(ctx, others):
-        services["extra"] = extras
-    services = scrub_markers(ctx, services)
+    for key in KIND_NAMES:
+        if key in known:
+            services[key] = kind_section(ctx, key, known[key], address)
+        elif key in ("prometheus", "pushgateway", "grafana"):
+            services[key] = {"enabled": False}
+    extras = {sanitize_name(ctx.service_name(c)): read_extra(ctx, c, sanitize_name(ctx.service_name(c))) for c in others}
+    if extras:
+        services["extra"] = dict(sorted(extras.items()))
     name = (
-        sanitize_name((chosen_project or "observatory").lower()).replace(".", "-")[:40].strip("-_")
+        sanitize_name((chosen or "observatory").lower()).replace(".", "-")[:40].strip("-_")
         or "observatory"
     )
-    env: dict[str, Any] = {
-        "description": f"discovered on {inventory.get('host', {}).get('hostname') or 'the host'}",
-        "bind_address": bind_address,
+    target: dict[str, Any] = {
+        "description": f"discovered on {inventory.host.hostname or 'the host'}",
+        "bind_address": address,
     }
     if ssh_host:
-        env["ssh"] = {"host": ssh_host}
+        target["ssh"] = {"host": ssh_host}
+    environments = {environment: target}
+    if environment != "local":
+        environments["local"] = local_environment(ctx, services)
     data = {
         "version": 1,
         "project": name,
-        "environments": {environment: env},
+        "environments": environments,
         "services": services,
-        "networks": {k: ctx.networks[k] for k in sorted(ctx.networks)} or {"default": {}},
+        "networks": dict(sorted(ctx.networks.items())),
+        "volumes": dict(sorted(ctx.volumes.items())),
     }
     text = _spec_text(data, ctx, inventory)
     return ExportResult(
@@ -363,7 +265,7 @@ def export_spec(
     )
 
 
-def _spec_text(data: dict[str, Any], ctx: ExportContext, inventory: Mapping[str, Any]) -> str:
+def _spec_text(data: dict[str, Any], ctx: ExportContext, inventory: Inventory) -> str:
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
@@ -373,7 +275,7 @@ def _spec_text(data: dict[str, Any], ctx: ExportContext, inventory: Mapping[str,
             hint="this is a gap in `observatory export`: please report it with the inventory.json",
         ) from None
     body = dump_yaml(spec.model_dump(mode="json", by_alias=True, exclude_unset=True))
-    host = (inventory.get("host") or {}).get("hostname") or "the host"
+    host = inventory.host.hostname or "the host"
     header = [
         f"# Exported by `observatory export` from {host}"
         + (f", compose project {ctx.project}." if ctx.project else ".")
@@ -381,9 +283,9 @@ def _spec_text(data: dict[str, Any], ctx: ExportContext, inventory: Mapping[str,
     if ctx.secrets:
         header.append(
             "# Secrets stay on the host: the .env beside docker-compose.yml must set "
-            f"{', '.join(sorted(ctx.secrets))}."
+            f"{', '.join(sorted(ctx.secrets))} (`observatory secrets set NAME`)."
         )
     if ctx.notes:
-        header.append("# What the spec could not carry over as it is:")
+        header.append("# How the host's stack was carried over:")
         header += [f"#   - {note}" for note in ctx.notes]
     return "\n".join(header) + "\n" + body

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from beast_observatory.host.probe.inventory import file_errors
+from beast_observatory.host.probe.inventory import Container, FileRecord, Inventory
+from beast_observatory.names import COMPOSE_PROJECT
 
 INVENTORY_NAME = "inventory.json"
 REPORT_NAME = "DISCOVERY.md"
@@ -26,8 +27,8 @@ def default_out(host: str | None) -> Path:
     return DEFAULT_ROOT / (host or "local")
 
 
-def render_inventory(inventory: Mapping[str, Any]) -> str:
-    return json.dumps(inventory, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def render_inventory(inventory: Inventory) -> str:
+    return json.dumps(inventory.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _cell(value: object) -> str:
@@ -43,52 +44,52 @@ def _table(header: tuple[str, ...], rows: Sequence[Sequence[object]]) -> list[st
     return [*lines, ""]
 
 
-def _ports(container: Mapping[str, Any]) -> str:
+def _ports(container: Container) -> str:
     out = []
-    for port, binds in sorted((container.get("ports") or {}).items()):
-        out += [f"{b['host_ip'] or '*'}:{b['host_port']}->{port}" for b in binds]
+    for port, binds in sorted(container.ports.items()):
+        out += [f"{b.host_ip or '*'}:{b.host_port}->{port}" for b in binds]
     return ", ".join(out)
 
 
-def _state(container: Mapping[str, Any]) -> str:
-    state = container.get("state") or {}
-    health = state.get("health")
-    return f"{state.get('status')}" + (f" ({health})" if health else "")
+def _state(container: Container) -> str:
+    health = container.state.health
+    return f"{container.state.status}" + (f" ({health})" if health else "")
 
 
-def _container_section(c: Mapping[str, Any]) -> list[str]:
-    lines = [f"### {c['name']}", ""]
-    digests = ", ".join(c.get("repo_digests") or []) or "none (a local image)"
-    hc = c.get("healthcheck")
+def _networks(c: Container) -> str:
+    return ", ".join(
+        a.network + (f" (aliases {', '.join(a.aliases)})" if a.aliases else "") for a in c.networks
+    )
+
+
+def _container_section(c: Container) -> list[str]:
+    lines = [f"### {c.name}", ""]
+    digests = ", ".join(c.repo_digests) or "none (a local image)"
+    hc = c.healthcheck
     lines += [
-        f"- image: `{c['image']}` ({c['image_id']}; digests: {digests})",
-        f"- state: {_state(c)}, restart policy `{c['restart_policy']}`, "
-        f"user `{c['user'] or 'image default'}`",
-        f"- entrypoint: `{' '.join(c['entrypoint']) or '-'}`",
-        f"- command: `{' '.join(c['cmd']) or '-'}`",
+        f"- image: `{c.image}` ({c.image_id}; digests: {digests})",
+        f"- state: {_state(c)}, restart policy `{c.restart_policy}`, "
+        f"user `{c.user or 'image default'}`",
+        f"- entrypoint: `{' '.join(c.entrypoint) or '-'}`",
+        f"- command: `{' '.join(c.cmd) or '-'}`",
         f"- ports: {_ports(c) or 'none published'}",
-        f"- networks: {', '.join(c['networks']) or '-'}",
-        f"- healthcheck: `{' '.join(hc['test'])}` every {hc['interval'] or 'default'}"
+        f"- networks: {_networks(c) or '-'}",
+        f"- healthcheck: `{' '.join(hc.test)}` every {hc.interval or 'default'}"
         if hc
         else "- healthcheck: none",
         "",
     ]
-    if c.get("mounts"):
+    if c.mounts:
         lines += ["Mounts:", ""]
         lines += _table(
             ("type", "source", "destination", "mode"),
-            [
-                (m["type"], m["name"] or m["source"], m["destination"], "rw" if m["rw"] else "ro")
-                for m in c["mounts"]
-            ],
+            [(m.type, m.name or m.source, m.destination, "rw" if m.rw else "ro") for m in c.mounts],
         )
-    if c.get("env"):
+    if c.env:
         lines += ["Environment (secret-looking values redacted on the host):", "", "```"]
-        lines += [f"{k}={v}" for k, v in c["env"].items()]
+        lines += [f"{k}={v}" for k, v in c.env.items()]
         lines += ["```", ""]
-    labels = {
-        k: v for k, v in (c.get("labels") or {}).items() if not k.startswith("com.docker.compose.")
-    }
+    labels = {k: v for k, v in c.labels.items() if not k.startswith("com.docker.compose.")}
     if labels:
         lines += ["Labels (compose's own left out):", "", "```"]
         lines += [f"{k}={v}" for k, v in labels.items()]
@@ -96,26 +97,19 @@ def _container_section(c: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _files_table(files: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def _files_table(files: Mapping[str, FileRecord]) -> list[str]:
     rows = [
-        (path, r["host_path"], r["size"], (r["sha256"] or "")[:12], r["error"] or "read")
+        (path, r.host_path or "(in the container)", r.size, (r.sha256 or "")[:12], r.error or "read")
         for path, r in files.items()
     ]
     return _table(("path", "on the host", "bytes", "sha256", "status"), rows)
 
 
-def _apis(inventory: Mapping[str, Any]) -> list[str]:
+def _apis(inventory: Inventory) -> list[str]:
     rows = []
-    for owner, paths in (inventory.get("apis") or {}).items():
+    for owner, paths in inventory.apis.items():
         for path, answer in paths.items():
-            rows.append(
-                (
-                    owner,
-                    path,
-                    answer["status"] or "no answer",
-                    _api_summary(path, answer.get("body")),
-                )
-            )
+            rows.append((owner, path, answer.status or "no answer", _api_summary(path, answer.body)))
     return _table(("container", "path", "status", "summary"), rows)
 
 
@@ -135,96 +129,82 @@ def _api_summary(path: str, body: object) -> str:
     return ""
 
 
-def render_markdown(inventory: Mapping[str, Any]) -> str:
+def render_markdown(inventory: Inventory) -> str:
     """DISCOVERY.md: what runs on the host, for people (inventory.json beside it is complete)."""
-    host = inventory.get("host") or {}
-    docker = inventory.get("docker") or {}
-    containers = inventory.get("containers") or []
+    host, docker, containers = inventory.host, inventory.docker, inventory.containers
     lines = [
-        f"# Discovery of {host.get('hostname') or 'the host'}",
+        f"# Discovery of {host.hostname or 'the host'}",
         "",
         "Written by `observatory discover`; every value comes from the host, secrets redacted",
         "there as `<redacted sha256:...>` (the first 12 hex digits of the value's sha256).",
         "Machine-readable:",
         f"`{INVENTORY_NAME}` beside this file.",
         "",
-        f"- kernel: {host.get('kernel') or '-'}",
+        f"- kernel: {host.kernel or '-'}",
     ]
-    if docker.get("available"):
+    if docker.available:
         lines += [
-            f"- Docker engine {docker.get('server_version')}; "
-            f"compose plugin {docker.get('compose_plugin') or 'absent'}, "
-            f"standalone docker-compose {docker.get('compose_standalone') or 'absent'}",
+            f"- Docker engine {docker.server_version}; "
+            f"compose plugin {docker.compose_plugin or 'absent'}, "
+            f"standalone docker-compose {docker.compose_standalone or 'absent'}",
         ]
     else:
-        lines += [f"- Docker: not available ({docker.get('error')})"]
+        lines += [f"- Docker: not available ({docker.error})"]
     lines += ["", "## Containers", ""]
     lines += _table(
         ("name", "image", "state", "ports", "compose project"),
         [
-            (
-                c["name"],
-                c["image"],
-                _state(c),
-                _ports(c),
-                c["labels"].get("com.docker.compose.project"),
-            )
+            (c.name, c.image, _state(c), _ports(c), c.project)
             for c in containers
         ],
     )
     for c in containers:
         lines += _container_section(c)
     lines += ["## Compose projects", ""]
-    for project in inventory.get("compose_projects") or []:
+    for project in inventory.compose_projects:
         lines += [
-            f"### {project['name']}",
+            f"### {project.name}",
             "",
-            f"- working directory: {project['working_dir'] or '-'}",
-            f"- config files: {', '.join(project['config_files']) or '-'}",
+            f"- working directory: {project.working_dir or '-'}",
+            f"- config files: {', '.join(project.config_files) or '-'}",
             "",
         ]
-        lines += _files_table(project["files"])
-    if not inventory.get("compose_projects"):
+        lines += _files_table(project.files)
+    if not inventory.compose_projects:
         lines += ["(none)", ""]
     lines += ["## Volumes", ""]
     lines += _table(
         ("name", "driver", "compose project"),
-        [
-            (v["name"], v["driver"], v["labels"].get("com.docker.compose.project"))
-            for v in inventory.get("volumes") or []
-        ],
+        [(v.name, v.driver, v.labels.get(COMPOSE_PROJECT)) for v in inventory.volumes],
     )
     lines += ["## Networks", ""]
     lines += _table(
         ("name", "driver", "internal", "compose project"),
-        [
-            (n["name"], n["driver"], n["internal"], n["labels"].get("com.docker.compose.project"))
-            for n in inventory.get("networks") or []
-        ],
+        [(n.name, n.driver, n.internal, n.labels.get(COMPOSE_PROJECT)) for n in inventory.networks],
     )
     lines += ["## Configuration files", ""]
-    for owner, files in (inventory.get("config_files") or {}).items():
+    for owner, files in inventory.config_files.items():
         lines += [f"### {owner}", "", *_files_table(files)]
-    if not inventory.get("config_files"):
+    if not inventory.config_files:
         lines += [
             "(none found through the mounts of Prometheus, Grafana, Pushgateway or Alertmanager)",
             "",
         ]
-    for directory, files in (inventory.get("directories") or {}).items():
+    for directory, files in inventory.directories.items():
         lines += [f"### Directory {directory}", "", *_files_table(files)]
     lines += ["## Service APIs", "", *_apis(inventory)]
-    errors = file_errors(inventory)
+    errors = sorted(inventory.file_errors())
     secret_files = [f"- {where}: {path}" for where, path, why in errors if why == SECRET_FILE]
     if secret_files:
         lines += ["## Secret files (never read: size and sha256 only)", "", *secret_files, ""]
     lines += ["## What could not be read, and why", ""]
-    problems = [f"- {p}" for p in inventory.get("problems") or []]
+    problems = [f"- {p}" for p in inventory.problems]
     problems += [f"- {where}: {path}: {why}" for where, path, why in errors if why != SECRET_FILE]
     lines += problems or ["Nothing: every container, file and API answered."]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_report(inventory: Mapping[str, Any], out: Path) -> list[Path]:
+def write_report(inventory: Inventory, out: Path) -> list[Path]:
     """Write inventory.json and DISCOVERY.md into out (created if needed)."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -240,7 +220,7 @@ def write_report(inventory: Mapping[str, Any], out: Path) -> list[Path]:
     return written
 
 
-def load_inventory(path: Path) -> dict[str, Any]:
+def load_inventory(path: Path) -> Inventory:
     """A saved inventory.json; a user error when it is not one."""
     from beast_observatory.errors import ObservatoryError  # noqa: PLC0415
 
@@ -254,7 +234,13 @@ def load_inventory(path: Path) -> dict[str, Any]:
         raise ObservatoryError(f"{path}: not a JSON inventory: {exc}") from None
     if not looks_like_inventory(data):
         raise ObservatoryError(f"{path}: not an inventory written by `observatory discover`")
-    return data  # type: ignore[no-any-return]
+    try:
+        return Inventory.from_json(data)
+    except ValueError as exc:
+        raise ObservatoryError(
+            f"{path}: not an inventory of this version of `observatory discover`: {exc}",
+            hint="run `observatory discover` again",
+        ) from None
 
 
 def looks_like_inventory(data: object) -> bool:

@@ -1,14 +1,16 @@
 """Basic auth of Prometheus, the Pushgateway and Alertmanager: exporter-toolkit's web config
 file (https://prometheus.io/docs/prometheus/latest/configuration/https/), rendered or, with
-the hash in the host's .env, written inside the container at start (pure)."""
+the hash in the host's .env, written inside the container at start; and read back (pure)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from beast_observatory.bundle.bundle import key_ordered, yaml_file
+from beast_observatory.discover.context import ExportContext
+from beast_observatory.host.probe.inventory import Container
 from beast_observatory.names import HEADER
-from beast_observatory.spec.types import WebAuth
+from beast_observatory.spec.types import BCRYPT_RE, WebAuth
 
 # Where the web config is written inside the container when its hash comes from .env.
 RUNTIME_WEB_CONFIG = "/tmp/observatory-web.yml"  # noqa: S108 - inside the container, per start
@@ -34,26 +36,26 @@ def web_config_flag(auth: WebAuth | None, config_dir: str) -> list[str]:
     return [f"--web.config.file={path}"]
 
 
-# The web config written at container start from the host's .env (a bcrypt hash has `$` in
-# it: `$$` below is compose's escape for a literal `$` reaching the shell).
-_WRITE_WEB_CONFIG = (
-    'printf \'basic_auth_users:\\n  %s: "%s"\\n\' "$$OBSERVATORY_WEB_USER" '
-    f'"$$OBSERVATORY_WEB_PASSWORD_HASH" > {RUNTIME_WEB_CONFIG} && exec /bin/{{binary}} "$$@"'
-)
-
-
-def runtime_web_config(auth: WebAuth | None, binary: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """(compose keys, environment) of a service whose hash comes from the host's .env: a
-    small shell entrypoint writes the web config, then execs the server with the compose
-    command as its arguments (upstream images carry busybox sh)."""
-    if auth is None or auth.password_hash_env is None:
-        return {}, {}
-    variable = auth.password_hash_env
-    env = {
-        "OBSERVATORY_WEB_USER": auth.username,
-        "OBSERVATORY_WEB_PASSWORD_HASH": (
-            f"${{{variable}:?set {variable} (the bcrypt hash, in single quotes) in .env}}"
-        ),
-    }
-    script = _WRITE_WEB_CONFIG.replace("{binary}", binary)
-    return {"entrypoint": ["/bin/sh", "-c", script, binary]}, env
+def read_web_auth(ctx: ExportContext, c: Container, path: str | None) -> dict[str, Any] | None:
+    """The web config a container runs with, as the spec's web_auth: the inverse of
+    web_config (every user's bcrypt hash, TLS and HTTP settings kept)."""
+    if path is None:
+        return None
+    doc = ctx.config_yaml(c, path, "web config")
+    users = doc.get("basic_auth_users") if isinstance(doc, dict) else None
+    if not isinstance(users, dict) or not users:
+        ctx.note(f"{c.name}: no basic-auth user in {path}: web_auth left out")
+        return None
+    hashes = {str(k): str(v) for k, v in sorted(users.items())}
+    bad = [user for user, digest in hashes.items() if not BCRYPT_RE.match(digest)]
+    if bad:
+        ctx.note(f"{c.name}: the passwords of {', '.join(bad)} in {path} are no bcrypt hashes")
+        return None
+    first = next(iter(hashes))
+    out: dict[str, Any] = {"username": first, "password_hash": hashes.pop(first)}
+    if hashes:
+        out["users"] = hashes
+    extra = {k: v for k, v in doc.items() if k != "basic_auth_users"} if isinstance(doc, dict) else {}
+    if extra:
+        out["extra"] = extra
+    return out

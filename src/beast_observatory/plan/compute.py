@@ -1,4 +1,9 @@
-"""Desired (a Bundle) against live (an inventory from the probe) -> Plan (pure)."""
+"""Desired (a Bundle) against live (the Inventory of the probe) -> Plan (pure).
+
+A host this tool deployed to keeps a manifest of its files: files are compared path by
+path, services container by container, and every change is said in the services' own words
+(plan/semantic.py). A host made by hand goes through plan/adopt.py.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from beast_observatory.bundle.bundle import Bundle, sha256
-from beast_observatory.errors import ObservatoryError
-from beast_observatory.plan.adopt import SpecView, adoption_drift, is_unmanaged
-from beast_observatory.plan.files import (
-    HOST_ONLY,
-    parse_content,
-    prometheus_summary,
-    same_content,
-    unified_diff,
+from beast_observatory.host.probe.inventory import Container, FileRecord, Inventory
+from beast_observatory.names import (
+    COMPOSE_FILE,
+    KIND_LABEL,
+    MANIFEST,
+    RESTART_HASH_LABEL,
+    STATE_FILE,
 )
+from beast_observatory.plan.adopt import adoption_plan, is_unmanaged, service_kinds, unmanaged
+from beast_observatory.plan.files import HOST_ONLY, same_content, unified_diff
 from beast_observatory.plan.model import FileChange, Plan, ServiceChange
-from beast_observatory.render.compose import RESTART_HASH_LABEL
+from beast_observatory.plan.mounts import data_moves, planned_mounts
+from beast_observatory.plan.semantic import compose_changes, config_changes
 from beast_observatory.yamlio import load_yaml
 
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-STATE_FILE = "state.json"
-
-# Which service a file belongs to and what a change to it needs.
-RELOAD_PREFIXES = {"prometheus/": "prometheus", "alertmanager/": "alertmanager"}
+# Services whose configuration files are re-read on SIGHUP, and their bundle folders.
+RELOADABLE = {"prometheus": "prometheus/", "alertmanager": "alertmanager/"}
 
 
 def _flag_map(command: list[str]) -> dict[str, str]:
@@ -52,263 +55,149 @@ def _flag_reasons(live: list[str], desired: list[str]) -> list[str]:
     return reasons
 
 
-def _live_ports(container: Mapping[str, Any]) -> set[str]:
+def _live_ports(c: Container) -> set[str]:
     out = set()
-    for cport, binds in (container.get("ports") or {}).items():
-        for b in binds or []:
-            host_ip = b.get("host_ip") or "0.0.0.0"  # noqa: S104 - docker's notation, not a bind
-            out.add(f"{host_ip}:{b.get('host_port')}:{cport.split('/')[0]}")
+    for cport, binds in c.ports.items():
+        number = cport.split("/")[0]
+        for b in binds:
+            out.add(f"{b.host_ip}:{b.host_port}:{number}" if b.host_ip else f"{b.host_port}:{number}")
     return out
 
 
 def _desired_ports(service: Mapping[str, Any]) -> set[str]:
-    return {str(p) for p in service.get("ports") or []}
+    return {str(p).removesuffix("/tcp") for p in service.get("ports") or [] if isinstance(p, str)}
 
 
-def container_reasons(desired: Mapping[str, Any], live: Mapping[str, Any]) -> list[str]:
+def container_reasons(desired: Mapping[str, Any], live: Container) -> list[str]:
     """Why a running container no longer matches its compose service (empty: it matches)."""
     reasons = []
-    if desired.get("image") != live.get("image"):
-        reasons.append(f"image {live.get('image')} -> {desired.get('image')}")
-    if "command" in desired and list(desired["command"]) != list(live.get("cmd") or []):
-        reasons += _flag_reasons(list(live.get("cmd") or []), list(desired["command"])) or [
-            "command changed"
-        ]
-    if _desired_ports(desired) != _live_ports(live):
+    if desired.get("image") != live.image:
+        reasons.append(f"image {live.image} -> {desired.get('image')}")
+    if "command" in desired and list(desired["command"]) != list(live.cmd):
+        reasons += _flag_reasons(list(live.cmd), list(desired["command"])) or ["command changed"]
+    if (want := _desired_ports(desired)) and want != _live_ports(live):
         before = ", ".join(sorted(_live_ports(live))) or "none"
-        reasons.append(f"ports {before} -> {', '.join(sorted(_desired_ports(desired))) or 'none'}")
-    live_env = live.get("env") or {}
-    for key, value in sorted((desired.get("environment") or {}).items()):
-        if "${" in str(value):
-            continue  # a secret reference: its value never leaves the host
-        if str(live_env.get(key)) != str(value):
+        reasons.append(f"ports {before} -> {', '.join(sorted(want)) or 'none'}")
+    env = desired.get("environment") or {}
+    for key, value in sorted(env.items() if isinstance(env, dict) else []):
+        if "$" in str(value):
+            continue  # a reference: its value never leaves the host
+        if str(live.env.get(key)) != str(value):
             reasons.append(f"environment {key} changed")
-    restart = desired.get("restart", "no")
-    if (live.get("restart_policy") or "no") != restart:
-        reasons.append(f"restart policy {live.get('restart_policy') or 'no'} -> {restart}")
-    labels = live.get("labels") or {}
-    want = (desired.get("labels") or {}).get(RESTART_HASH_LABEL)
-    if RESTART_HASH_LABEL in labels and want and labels[RESTART_HASH_LABEL] != want:
-        reasons.append(
-            "configuration that only a restart picks up changed (grafana.ini or provisioning)"
-        )
+    restart = str(desired.get("restart", "no"))
+    live_restart = live.restart_policy or "no"
+    if live_restart == "on-failure" and live.restart_max:
+        live_restart = f"on-failure:{live.restart_max}"
+    if live_restart != restart:
+        reasons.append(f"restart policy {live_restart} -> {restart}")
+    want_hash = (desired.get("labels") or {}).get(RESTART_HASH_LABEL)
+    if live.labels.get(RESTART_HASH_LABEL, want_hash) != want_hash:
+        reasons.append("files it reads only at start changed (grafana.ini, provisioning, mounted files)")
     return reasons
 
 
-def _file_changes(
-    bundle: Bundle, live_files: Mapping[str, Any]
-) -> tuple[list[FileChange], dict[str, list[str]]]:
-    changes: list[FileChange] = []
-    summaries: dict[str, list[str]] = {}
-    for path, data in sorted(bundle.files.items()):
-        desired = data.decode("utf-8", "replace")
-        record = live_files.get(path)
-        live = record.get("content") if isinstance(record, Mapping) else None
-        if record is None:
-            changes.append(FileChange(path, "add", unified_diff(path, None, desired)))
-        elif isinstance(record, Mapping) and record.get("sha256") == sha256(data):
-            continue  # same bytes; the only test for files too big for the probe to read
-        elif live is None or not same_content(path, desired, live):
-            changes.append(FileChange(path, "change", unified_diff(path, live, desired)))
-            if path == "prometheus/prometheus.yml":
-                summaries["prometheus"] = prometheus_summary(
-                    parse_content(path, live or ""), parse_content(path, desired)
-                )
-    # Only files this tool put there (listed in the host's manifest) are ever removed; anything
-    # else in the directory belongs to someone else and is left alone.
-    for path in sorted(deployed_files(live_files) - set(bundle.files)):
-        if path in live_files and not HOST_ONLY.match(path):
-            changes.append(
-                FileChange(
-                    path, "remove", unified_diff(path, live_files[path].get("content"), None)
-                )
-            )
-    return changes, summaries
-
-
-def deployed_files(live_files: Mapping[str, Any]) -> set[str]:
+def deployed_files(live_files: Mapping[str, FileRecord]) -> set[str]:
     """Paths the host's manifest lists (what an earlier build deployed there)."""
-    record = live_files.get("manifest.json")
-    content = record.get("content") if isinstance(record, Mapping) else None
+    record = live_files.get(MANIFEST)
     try:
-        files = json.loads(content or "{}").get("files") or {}
+        files = json.loads((record.content if record else None) or "{}").get("files") or {}
     except (ValueError, AttributeError):
         return set()
     return {str(p) for p in files} if isinstance(files, dict) else set()
 
 
-def _reload_reasons(
-    service: str, files: list[FileChange], summaries: dict[str, list[str]]
-) -> list[str]:
-    prefix = {v: k for k, v in RELOAD_PREFIXES.items()}.get(service)
-    touched = [
-        f.path
-        for f in files
-        if prefix and f.path.startswith(prefix) and f.path != f"{prefix}web.yml"
-    ]
-    if not touched:
-        return []
-    return summaries.get(service) or [
-        f"{p} {f.action}d" for p in touched for f in files if f.path == p
-    ]
+def file_changes(bundle: Bundle, live_files: Mapping[str, FileRecord]) -> list[FileChange]:
+    changes: list[FileChange] = []
+    for path, data in sorted(bundle.files.items()):
+        desired = data.decode("utf-8", "replace")
+        record = live_files.get(path)
+        if record is None:
+            changes.append(FileChange(path, "add", unified_diff(path, None, desired)))
+        elif record.sha256 == sha256(data):
+            continue  # same bytes; the only test for files too big for the probe to read
+        elif record.content is None or not same_content(path, desired, record.content):
+            changes.append(FileChange(path, "change", unified_diff(path, record.content, desired)))
+    # Only files this tool put there (listed in the host's manifest) are ever removed; anything
+    # else in the directory belongs to someone else and is left alone.
+    for path in sorted(deployed_files(live_files) - set(bundle.files)):
+        if path in live_files and not HOST_ONLY.match(path):
+            changes.append(
+                FileChange(path, "remove", unified_diff(path, live_files[path].content, None))
+            )
+    return changes
 
 
-def project_containers(inventory: Mapping[str, Any], project: str) -> dict[str, Mapping[str, Any]]:
-    out: dict[str, Mapping[str, Any]] = {}
-    for c in inventory.get("containers") or []:
-        labels = c.get("labels") or {}
-        if labels.get(PROJECT_LABEL) == project and labels.get(SERVICE_LABEL):
-            out.setdefault(labels[SERVICE_LABEL], c)
+def live_contents(live_files: Mapping[str, FileRecord]) -> dict[str, bytes]:
+    return {p: r.content.encode() for p, r in live_files.items() if r.content is not None}
+
+
+def project_containers(inventory: Inventory, project: str) -> dict[str, Container]:
+    out: dict[str, Container] = {}
+    for c in inventory.project(project):
+        if c.service:
+            out.setdefault(c.service, c)
     return out
 
 
-# Compared against the container itself by container_reasons.
-_SEEN_ON_CONTAINER = frozenset({"image", "command", "ports", "environment", "restart", "labels"})
-
-
-def definition_reasons(desired: Mapping[str, Any], deployed: Mapping[str, Any] | None) -> list[str]:
-    """What else changed in the service's compose definition since the deployed one: compose
-    recreates the container for any of it (volumes, limits, networks, healthcheck...)."""
-    if deployed is None:
-        return []
-    reasons = []
-    for key in sorted((set(desired) | set(deployed)) - _SEEN_ON_CONTAINER):
-        before, after = deployed.get(key), desired.get(key)
-        if before == after:
-            continue
-        if key == "volumes":
-            gone = [v for v in before or [] if v not in (after or [])]
-            new = [v for v in after or [] if v not in (before or [])]
-            reasons.append(
-                f"volumes {', '.join(gone) or '-'} -> {', '.join(new) or '-'}"
-                " (data in a volume or path that is no longer mounted stays there, unused)"
-            )
-        else:
-            reasons.append(f"{key} changed")
-    return reasons
-
-
-def _deployed_services(live_files: Mapping[str, Any]) -> dict[str, Any]:
-    record = live_files.get("docker-compose.yml")
-    content = record.get("content") if isinstance(record, Mapping) else None
-    try:
-        doc = load_yaml(content, "docker-compose.yml") if content else None
-    except ObservatoryError:
-        return {}
-    services = doc.get("services") if isinstance(doc, dict) else None
-    return services if isinstance(services, dict) else {}
-
-
-def _unmanaged(
-    inventory: Mapping[str, Any], project: str, compose: Mapping[str, Any]
-) -> dict[str, tuple[str, ...]]:
-    containers = sorted(
-        str(c.get("name", "")).lstrip("/")
-        for c in inventory.get("containers") or []
-        if (c.get("labels") or {}).get(PROJECT_LABEL) != project
-    )
-    ours_vol = {f"{project}_{v}" for v in compose.get("volumes") or {}}
-    ours_net = {f"{project}_{n}" for n in compose.get("networks") or {}} | {
-        "bridge",
-        "host",
-        "none",
-    }
-    # compose labels what it creates: a volume kept from a removed service is still ours
-    volumes = sorted(
-        v["name"]
-        for v in inventory.get("volumes") or []
-        if v.get("name") not in ours_vol and (v.get("labels") or {}).get(PROJECT_LABEL) != project
-    )
-    networks = sorted(
-        n["name"]
-        for n in inventory.get("networks") or []
-        if n.get("name") not in ours_net and (n.get("labels") or {}).get(PROJECT_LABEL) != project
-    )
-    return {"containers": tuple(containers), "volumes": tuple(volumes), "networks": tuple(networks)}
-
-
-def _pending(live_files: Mapping[str, Any], bundle: Bundle) -> bool:
+def _pending(live_files: Mapping[str, FileRecord], bundle: Bundle) -> bool:
     """True when files were switched to this spec but the apply that did it never finished."""
-    state = live_files.get(STATE_FILE, {}).get("content") if STATE_FILE in live_files else None
-    manifest = live_files.get("manifest.json", {}).get("content")
+    state, manifest = live_files.get(STATE_FILE), live_files.get(MANIFEST)
     try:
-        applied = json.loads(state)["spec_sha256"] if state else None
-        deployed = json.loads(manifest)["spec_sha256"] if manifest else None
+        applied = json.loads(state.content or "")["spec_sha256"] if state else None
+        deployed = json.loads(manifest.content or "")["spec_sha256"] if manifest else None
     except (ValueError, KeyError, TypeError):
         return True
     return deployed == bundle.spec_sha256 and applied != deployed
 
 
-def adoption_plan(
-    bundle: Bundle, inventory: Mapping[str, Any], spec: SpecView, *, deploy_dir: str, host: str
-) -> Plan:
-    """A hand-made stack of the same compose project runs on the host: compare in spec terms.
-
-    No drift: nothing to do. Drift: the first apply writes every file into deploy_dir and
-    compose recreates each service from the generated definition (named volumes are kept)."""
-    compose: dict[str, Any] = load_yaml(bundle.files["docker-compose.yml"], "docker-compose.yml")
-    drift = adoption_drift(inventory, spec, bundle.project, bundle.environment)
-    note = (
-        f"the host runs compose project {bundle.project} made without beast-observatory "
-        f"(no manifest in {deploy_dir}); it was compared with the spec setting by setting"
-    )
-    unmanaged = _unmanaged(inventory, bundle.project, compose)
-    if not drift:
-        services = tuple(ServiceChange(name, "unchanged") for name in sorted(compose["services"]))
-        return Plan(bundle.environment, host, deploy_dir, (), services, unmanaged, (note,))
-    files = tuple(
-        FileChange(p, "add", unified_diff(p, None, d.decode()))
-        for p, d in sorted(bundle.files.items())
-    )
-    services = tuple(
-        ServiceChange(
-            name,
-            "recreate",
-            tuple(drift.get(name) or ["taken over: recreated from the generated compose file"]),
-        )
-        for name in sorted(compose["services"])
-    )
-    stack_notes = tuple(f"stack: {r}" for r in drift.get("stack", []))
-    return Plan(
-        bundle.environment, host, deploy_dir, files, services, unmanaged, (note, *stack_notes)
-    )
+def _reloads(kind: str | None, files: list[FileChange]) -> list[str]:
+    folder = RELOADABLE.get(kind or "")
+    if folder is None:
+        return []
+    return [
+        f"{f.path} {f.action}d"
+        for f in files
+        if f.path.startswith(folder) and f.path != f"{folder}web.yml"
+    ]
 
 
-def make_plan(
-    bundle: Bundle,
-    inventory: Mapping[str, Any],
-    *,
-    deploy_dir: str,
-    host: str,
-    spec: SpecView | None = None,
-) -> Plan:
-    compose: dict[str, Any] = load_yaml(bundle.files["docker-compose.yml"], "docker-compose.yml")
-    live_files = (inventory.get("directories") or {}).get(deploy_dir) or {}
-    if spec is not None and is_unmanaged(inventory, live_files, bundle.project):
-        return adoption_plan(bundle, inventory, spec, deploy_dir=deploy_dir, host=host)
-    files, summaries = _file_changes(bundle, live_files)
-    deployed_services = _deployed_services(live_files)
+def make_plan(bundle: Bundle, inventory: Inventory, *, deploy_dir: str, host: str) -> Plan:
+    compose: dict[str, Any] = load_yaml(bundle.files[COMPOSE_FILE], COMPOSE_FILE)
+    live_files = inventory.deploy_files(deploy_dir)
+    if is_unmanaged(inventory, live_files, bundle.project):
+        return adoption_plan(bundle, inventory, deploy_dir=deploy_dir, host=host)
+    files = file_changes(bundle, live_files)
+    kinds = service_kinds(compose)
+    before = live_contents(live_files)
+    definitions = compose_changes(before, bundle.files)
+    configs = config_changes(before, bundle.files, {k: n for n, k in kinds.items()})
     containers = project_containers(inventory, bundle.project)
     pending = _pending(live_files, bundle)
-    services = []
+    declared = compose.get("volumes") or {}
+    services, blockers = [], []
     for name, desired in sorted((compose.get("services") or {}).items()):
         live = containers.get(name)
         if live is None:
             services.append(ServiceChange(name, "create", ("no container",)))
             continue
-        reasons = container_reasons(desired, live)
-        reasons += definition_reasons(desired, deployed_services.get(name))
-        state = (live.get("state") or {}).get("status")
-        if not reasons and state != "running":
-            reasons = [f"container is {state}"]
+        reasons = container_reasons(desired, live) or definitions.get(name, [])
+        if not reasons and live.state.status != "running":
+            reasons = [f"container is {live.state.status}"]
+        reload = _reloads(kinds.get(name), files)
+        if not reload and pending and kinds.get(name) in RELOADABLE:
+            reload = ["the last apply did not finish"]
         if reasons:
-            services.append(ServiceChange(name, "recreate", tuple(reasons)))
-        elif reload := _reload_reasons(name, files, summaries) or (
-            ["the last apply did not finish"]
-            if pending and name in ("prometheus", "alertmanager")
-            else []
-        ):
-            services.append(ServiceChange(name, "reload", tuple(reload)))
+            services.append(ServiceChange(name, "recreate", tuple(reasons + configs.get(name, []))))
+            planned = planned_mounts(
+                desired, project=bundle.project, directory=deploy_dir, declared=declared
+            )
+            blockers += [
+                f"{name}: {m}" for m in data_moves(
+                    live, planned, directory=deploy_dir, data_dir=None, recreated=True
+                )
+            ]
+        elif reload:
+            services.append(ServiceChange(name, "reload", tuple(configs.get(name) or reload)))
         else:
             services.append(ServiceChange(name, "unchanged"))
     for name in sorted(set(containers) - set(compose.get("services") or {})):
@@ -316,12 +205,17 @@ def make_plan(
     notes = []
     if any(f.path.startswith("grafana/dashboards/") for f in files):
         notes.append("Grafana picks up dashboard files through provisioning, without a restart")
+    notes += [f"stack: {r}" for r in definitions.get("stack", []) + configs.get("stack", [])]
     return Plan(
         environment=bundle.environment,
         host=host,
         deploy_dir=deploy_dir,
         files=tuple(files),
         services=tuple(services),
-        unmanaged=_unmanaged(inventory, bundle.project, compose),
+        unmanaged=unmanaged(inventory, bundle.project, compose),
         notes=tuple(notes),
+        blockers=tuple(blockers),
     )
+
+
+__all__ = ["KIND_LABEL", "container_reasons", "deployed_files", "make_plan", "project_containers"]

@@ -34,6 +34,12 @@ class Plan:
     services: tuple[ServiceChange, ...]
     unmanaged: dict[str, tuple[str, ...]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # Where data would move or be lost: apply refuses these without --allow-data-move.
+    blockers: tuple[str, ...] = ()
+    takeover: bool = False  # the first apply on a host made by hand
+    # compose arguments that bring the hand-made stack back (-p, --project-directory, -f...):
+    # what a failed takeover rolls back to.
+    restore: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -54,6 +60,7 @@ class Plan:
             "services": [{**asdict(s), "reasons": list(s.reasons)} for s in self.services],
             "unmanaged": {k: list(v) for k, v in sorted(self.unmanaged.items())},
             "notes": list(self.notes),
+            "blockers": list(self.blockers),
         }
 
 
@@ -77,6 +84,9 @@ def format_plan(plan: Plan, *, diffs: bool = True) -> str:
         if names:
             lines.append(f"\nNot managed by this spec (left alone): {kind}: {', '.join(names)}")
     lines += [f"\nNote: {n}" for n in plan.notes]
+    if plan.blockers:
+        lines.append("\nData would move or be lost (apply refuses this without --allow-data-move):")
+        lines.extend(f"  ! {b}" for b in plan.blockers)
     changed = [s for s in plan.services if s.action != "unchanged"]
     lines.append(
         f"\nPlan: {len(plan.files)} file(s) to change, "

@@ -161,7 +161,9 @@ def check_networks_and_volumes(stack: Stack) -> list[Problem]:
                     "for a network made outside the stack",
                 )
             )
-    used = [(("services", k, "volumes"), stack.kind(k).volumes) for k in stack.enabled_kinds()]
+    used: list[tuple[SpecPath, list[Any]]] = [
+        (("services", k, "volumes"), list(stack.kind(k).volumes)) for k in stack.enabled_kinds()
+    ]
     used += [
         (("services", "extra", n, "volumes"), f.get("volumes") or [])
         for n, f in sorted(stack.services.extra.items())

@@ -42,6 +42,7 @@ class Mount:
     destination: str
     rw: bool = True
     name: str | None = None  # a volume's name
+    propagation: str = ""  # rprivate (docker's default for binds), rslave, shared...
 
 
 @dataclass(frozen=True)

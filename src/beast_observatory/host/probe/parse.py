@@ -155,7 +155,10 @@ def _ports(record: Mapping[str, Any]) -> dict[str, tuple[Binding, ...]]:
     configured = record.get("port_bindings") or {}
     out: dict[str, tuple[Binding, ...]] = {}
     for port in sorted(set(live) | set(configured)):
-        binds = live.get(port) or configured.get(port) or []
+        # What was asked for ("9090:9090" is one binding, which the engine may show twice,
+        # on 0.0.0.0 and ::), unless it asked for any free port.
+        asked = [b for b in configured.get(port) or [] if isinstance(b, dict)]
+        binds = asked if asked and all(b.get("HostPort") for b in asked) else live.get(port) or asked
         rows = {
             (str(b.get("HostIp") or ""), str(b.get("HostPort") or ""))
             for b in binds
@@ -190,6 +193,7 @@ def _mount(raw: Mapping[str, Any]) -> Mount:
         destination=str(raw.get("Destination") or ""),
         rw=bool(raw.get("RW")),
         name=raw.get("Name") or None,
+        propagation=str(raw.get("Propagation") or ""),
     )
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from beast_observatory.host.probe.inventory import parse_probe_output
+from beast_observatory.host.probe.inventory import Inventory
+from beast_observatory.host.probe.parse import parse_probe_output
 from beast_observatory.host.transport.base import Transport
 
 PROBE_TIMEOUT = 600.0
@@ -28,7 +29,7 @@ def probe_argv(dirs: Sequence[str] = ()) -> list[str]:
 
 @dataclass(frozen=True)
 class ProbeRun:
-    inventory: dict[str, Any]
+    inventory: Inventory
     bytes_sent: int
     bytes_received: int
     round_trips: int
@@ -66,6 +67,6 @@ def run_probe(
 
 def probe_host(
     transport: Transport, dirs: Sequence[str] = (), *, env: dict[str, str] | None = None
-) -> dict[str, Any]:
+) -> Inventory:
     """The inventory of the host (plan/apply pass their deploy directory in ``dirs``)."""
     return run_probe(transport, dirs, env=env).inventory

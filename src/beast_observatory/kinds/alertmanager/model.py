@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from beast_observatory.kinds.model import ServiceBase
-from beast_observatory.spec.types import ContainerPath, Port, WebAuth
+from beast_observatory.spec.types import ContainerPath, Name, Port, SecretRef, WebAuth
 
 DATA_DIR = "/alertmanager"
 CONFIG_DIR = "/etc/alertmanager"
@@ -28,4 +28,8 @@ class Alertmanager(ServiceBase):
     cluster_listen_address: str | None = ""
     """--cluster.listen-address: "" turns clustering off (a single Alertmanager); null leaves
     Alertmanager's default (0.0.0.0:9094)."""
+    secrets: dict[Name, SecretRef] = Field(default_factory=dict)
+    """Secrets the configuration reads from files: name -> its variable in the host's .env
+    (or a file on the host). The configuration names them as
+    /tmp/observatory-secrets/<name> (password_file, api_url_file, credentials_file...)."""
     web_auth: WebAuth | None = None

@@ -9,7 +9,9 @@ from typing import Any
 from beast_observatory.bundle.bundle import key_ordered, yaml_file
 from beast_observatory.kinds.alertmanager.model import DATA_DIR
 from beast_observatory.kinds.service import KindParts
-from beast_observatory.kinds.webauth import runtime_web_config, web_config, web_config_flag
+from beast_observatory.kinds.entrypoint import runtime_entrypoint
+from beast_observatory.kinds.secretfiles import secret_mounts
+from beast_observatory.kinds.webauth import web_config, web_config_flag
 from beast_observatory.names import HEADER
 from beast_observatory.spec.resolve import Stack
 
@@ -65,7 +67,7 @@ def render_files(stack: Stack, assets: Mapping[str, bytes]) -> dict[str, bytes]:
 
 def compose_parts(stack: Stack) -> KindParts:
     am = stack.services.alertmanager
-    extra, env = runtime_web_config(am.web_auth, "alertmanager")
+    extra, env = runtime_entrypoint("alertmanager", am.web_auth, am.secrets)
     return KindParts(
         command=alertmanager_flags(stack),
         ready_path="/-/ready",
@@ -74,4 +76,5 @@ def compose_parts(stack: Stack) -> KindParts:
         behind_auth=am.web_auth is not None,
         environment=env,
         extra=extra,
+        mounts=secret_mounts(am.secrets),
     )

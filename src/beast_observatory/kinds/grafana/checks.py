@@ -92,6 +92,19 @@ def check_dashboards(
     return problems
 
 
+def check_empty_globs(stack: Stack, matches: Mapping[str, tuple[str, ...]]) -> list[Problem]:
+    return [
+        warning(
+            (*BASE, "dashboards", p, "files", f),
+            f"{ref}: the glob matches no file: the provider provisions no dashboard",
+            hint="check the path; Grafana accepts an empty dashboard folder",
+        )
+        for p, provider in enumerate(stack.services.grafana.dashboards)
+        for f, ref in enumerate(provider.files)
+        if not matches.get(ref)
+    ]
+
+
 def check_names(stack: Stack) -> list[Problem]:
     """Names and uids Grafana wants unique: a repeat loses one of them."""
     g = stack.services.grafana
@@ -163,6 +176,7 @@ def check_grafana(
     return [
         *problems,
         *check_dashboards(stack, assets, matches),
+        *check_empty_globs(stack, matches),
         *check_names(stack),
         *check_auto_datasource(stack),
     ]

@@ -31,6 +31,8 @@ PROMETHEUS_UID = "prometheus"
 DATASOURCES_FILE = f"{FOLDER}/provisioning/datasources/observatory.yml"
 PROVIDERS_FILE = f"{FOLDER}/provisioning/dashboards/observatory.yml"
 _ENV_REF = re.compile(r"\$__env\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# What Grafana expands from its environment in provisioning files: $__env{VAR}, ${VAR}, $VAR.
+_PROVISIONING_REF = re.compile(r"\$__env\{([A-Za-z_]\w*)\}|\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
 
 # The tool's settings (base_ini: true); the spec's `ini` sections override them key by key.
 BASE_INI: dict[str, dict[str, IniValue]] = {
@@ -256,8 +258,15 @@ def compose_parts(stack: Stack, files: Mapping[str, bytes]) -> KindParts:
     if g.config_dir != CONFIG_DIR:
         env["GF_PATHS_CONFIG"] = f"{g.config_dir}/grafana.ini"
         env["GF_PATHS_PROVISIONING"] = f"{g.config_dir}/provisioning"
-    # grafana.ini's $__env{VAR} reads the container's environment: hand those variables in.
-    for name in ini_env_references(g):
+    # grafana.ini's $__env{VAR} and the provisioning files' variables read the container's
+    # environment: hand those variables in (from the host's .env).
+    provisioning = files.get(DATASOURCES_FILE, b"").decode() + files.get(PROVIDERS_FILE, b"").decode()
+    referenced = {
+        name
+        for groups in _PROVISIONING_REF.findall(provisioning)
+        if not (name := next(g for g in groups if g)).startswith("__")
+    }
+    for name in sorted(set(ini_env_references(g)) | referenced):
         env[name] = f"${{{name}:?set {name} in the .env file next to docker-compose.yml}}"
     if g.plugins:
         env["GF_INSTALL_PLUGINS"] = ",".join(sorted(g.plugins))

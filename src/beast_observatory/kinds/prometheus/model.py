@@ -20,6 +20,7 @@ from beast_observatory.spec.types import (
     Name,
     PassThrough,
     Port,
+    SecretRef,
     WebAuth,
 )
 
@@ -197,6 +198,10 @@ class Prometheus(ServiceBase):
     files: dict[str, str] = Field(default_factory=dict)
     """More files in the config directory (file_sd targets, scrape config files): path
     relative to config_dir -> file beside the spec."""
+    secrets: dict[Name, SecretRef] = Field(default_factory=dict)
+    """Secrets the configuration reads from files: name -> its variable in the host's .env
+    (or a file on the host). The configuration names them as
+    /tmp/observatory-secrets/<name> (password_file, api_url_file, credentials_file...)."""
     web_auth: WebAuth | None = None
     """Basic auth on Prometheus' web endpoints."""
 

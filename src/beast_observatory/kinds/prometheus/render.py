@@ -10,7 +10,9 @@ from beast_observatory.bundle.bundle import key_ordered, yaml_file
 from beast_observatory.kinds.model import ServiceBase
 from beast_observatory.kinds.prometheus.model import DATA_DIR, Prometheus, ScrapeJob
 from beast_observatory.kinds.service import KindParts
-from beast_observatory.kinds.webauth import runtime_web_config, web_config, web_config_flag
+from beast_observatory.kinds.entrypoint import runtime_entrypoint
+from beast_observatory.kinds.secretfiles import secret_mounts
+from beast_observatory.kinds.webauth import web_config, web_config_flag
 from beast_observatory.names import HEADER
 from beast_observatory.spec.resolve import Stack
 
@@ -235,7 +237,7 @@ def render_files(stack: Stack, assets: Mapping[str, bytes]) -> dict[str, bytes]:
 def compose_parts(stack: Stack) -> KindParts:
     p = stack.services.prometheus
     flags = prometheus_flags(stack)
-    extra, env = runtime_web_config(p.web_auth, "prometheus")
+    extra, env = runtime_entrypoint("prometheus", p.web_auth, p.secrets)
     return KindParts(
         command=flags,
         ready_path=f"{route_prefix(flags)}/-/ready",
@@ -244,4 +246,5 @@ def compose_parts(stack: Stack) -> KindParts:
         behind_auth=p.web_auth is not None,
         environment=env,
         extra=extra,
+        mounts=secret_mounts(p.secrets),
     )

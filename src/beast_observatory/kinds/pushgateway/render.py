@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from beast_observatory.kinds.pushgateway.model import DATA_DIR, Pushgateway
 from beast_observatory.kinds.service import KindParts
-from beast_observatory.kinds.webauth import runtime_web_config, web_config, web_config_flag
+from beast_observatory.kinds.entrypoint import runtime_entrypoint
+from beast_observatory.kinds.webauth import web_config, web_config_flag
 from beast_observatory.spec.resolve import Stack
 
 FOLDER = "pushgateway"
@@ -33,7 +34,7 @@ def render_files(stack: Stack) -> dict[str, bytes]:
 
 def compose_parts(stack: Stack) -> KindParts:
     pg = stack.services.pushgateway
-    extra, env = runtime_web_config(pg.web_auth, "pushgateway")
+    extra, env = runtime_entrypoint("pushgateway", pg.web_auth, {})
     with_file = pg.web_auth is not None and pg.web_auth.password_hash is not None
     return KindParts(
         command=pushgateway_flags(pg),

@@ -1,0 +1,61 @@
+"""A container of no known kind read back as a compose fragment (pure): the inverse of
+``render.py``. Its configuration files (single files and read-only folders it mounts) are
+captured beside the spec and shipped with every release; data stays where it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from beast_observatory.discover.context import ExportContext
+from beast_observatory.host.probe.inventory import Container
+from beast_observatory.kinds.identity import identity, resources
+from beast_observatory.kinds.read import (
+    environment,
+    healthcheck,
+    networks,
+    port_entries,
+    restart,
+    volumes,
+)
+
+
+def read_extra(ctx: ExportContext, c: Container, name: str) -> dict[str, Any]:
+    """The fragment; the local environment's variant of its mounts goes to ctx.local."""
+    image = ctx.inventory.image_of(c)
+    out: dict[str, Any] = {"image": c.image}
+    fragment = ctx.fragment(c) or {}
+    if "build" in fragment:
+        ctx.note(
+            f"service {name}: built on the host from {fragment['build']!r}; the spec runs the "
+            f"image it built ({c.image}): on another host build or load it first"
+        )
+    if tuple(c.entrypoint) != image.entrypoint:
+        out["entrypoint"] = list(c.entrypoint)
+    if tuple(c.cmd) != image.cmd or "entrypoint" in out:
+        out["command"] = list(c.cmd)
+    if ports := port_entries(c):
+        out["ports"] = ports
+    if env := environment(ctx, c, None):
+        out["environment"] = env
+    mounts = volumes(ctx, c, name, ())
+    if mounts.entries:
+        out["volumes"] = mounts.entries
+    if mounts.differs:
+        ctx.local.setdefault("services", {}).setdefault("extra", {}).setdefault(name, {})[
+            "volumes"
+        ] = mounts.local
+    nets, mode = networks(ctx, c)
+    if mode is not None:
+        out["network_mode"] = mode
+    elif nets:
+        out["networks"] = nets
+    out["restart"] = restart(c)
+    if (hc := healthcheck(c)) is not None:
+        out["healthcheck"] = hc
+    limits = resources(c)
+    if "cpus" in limits:
+        out["cpus"] = limits["cpus"]
+    if "memory" in limits:
+        out["mem_limit"] = limits["memory"]
+    out.update(identity(ctx, c, entrypoint=False))
+    return out
