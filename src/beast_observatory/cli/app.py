@@ -61,4 +61,5 @@ def main(argv: list[str] | None = None) -> None:
 from beast_observatory.cli import deploy_commands as _deploy_commands  # noqa: E402,F401
 from beast_observatory.cli import discover_commands as _discover_commands  # noqa: E402,F401
 from beast_observatory.cli import host_commands as _host_commands  # noqa: E402,F401
+from beast_observatory.cli import secret_commands as _secret_commands  # noqa: E402,F401
 from beast_observatory.cli import spec_commands as _spec_commands  # noqa: E402,F401

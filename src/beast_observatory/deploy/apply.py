@@ -11,6 +11,7 @@ on failure, switch back to the previous release and verify again.
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
 import re
 from collections.abc import Callable, Iterator
@@ -185,6 +186,13 @@ def apply(
         echo(format_plan(plan))
         if not plan.changed:
             return 0
+        missing = [s for s in plan.missing_secrets if placement.remote or s not in os.environ]
+        if missing:
+            raise ObservatoryError(
+                f"secrets missing in {placement.directory}/.env on {placement.where}: "
+                + ", ".join(missing),
+                hint="set each with `observatory secrets set NAME`; nothing was changed",
+            )
         if plan.blockers and not options.allow_data_move:
             raise ObservatoryError(
                 "the plan moves or loses data: " + "; ".join(plan.blockers),

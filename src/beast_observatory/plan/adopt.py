@@ -26,11 +26,13 @@ from beast_observatory.names import (
     COMPOSE_ENV_FILE,
     COMPOSE_FILE,
     COMPOSE_WORKING_DIR,
+    ENV_EXAMPLE,
+    ENV_FILE,
     KIND_LABEL,
     LABEL,
     MANIFEST,
 )
-from beast_observatory.plan.files import unified_diff
+from beast_observatory.plan.files import missing_secrets, unified_diff
 from beast_observatory.plan.model import FileChange, Plan, ServiceChange
 from beast_observatory.plan.mounts import data_moves, planned_mounts
 from beast_observatory.plan.semantic import bundle_changes
@@ -245,4 +247,7 @@ def adoption_plan(bundle: Bundle, inventory: Inventory, *, deploy_dir: str, host
         blockers=tuple(blockers),
         takeover=True,
         restore=restore_args(inventory.project(bundle.project), bundle.project),
+        missing_secrets=missing_secrets(
+            bundle.files.get(ENV_EXAMPLE), (inventory.deploy_files(deploy_dir).get(ENV_FILE) or FileRecord()).content
+        ),
     )

@@ -15,13 +15,15 @@ from beast_observatory.bundle.bundle import Bundle, sha256
 from beast_observatory.host.probe.inventory import Container, FileRecord, Inventory
 from beast_observatory.names import (
     COMPOSE_FILE,
+    ENV_EXAMPLE,
+    ENV_FILE,
     KIND_LABEL,
     MANIFEST,
     RESTART_HASH_LABEL,
     STATE_FILE,
 )
 from beast_observatory.plan.adopt import adoption_plan, is_unmanaged, service_kinds, unmanaged
-from beast_observatory.plan.files import HOST_ONLY, same_content, unified_diff
+from beast_observatory.plan.files import HOST_ONLY, missing_secrets, same_content, unified_diff
 from beast_observatory.plan.model import FileChange, Plan, ServiceChange
 from beast_observatory.plan.mounts import data_moves, planned_mounts
 from beast_observatory.plan.semantic import compose_changes, config_changes
@@ -161,6 +163,11 @@ def _reloads(kind: str | None, files: list[FileChange]) -> list[str]:
     ]
 
 
+def _missing(bundle: Bundle, live_files: Mapping[str, FileRecord]) -> tuple[str, ...]:
+    env = live_files.get(ENV_FILE)
+    return missing_secrets(bundle.files.get(ENV_EXAMPLE), env.content if env else None)
+
+
 def make_plan(bundle: Bundle, inventory: Inventory, *, deploy_dir: str, host: str) -> Plan:
     compose: dict[str, Any] = load_yaml(bundle.files[COMPOSE_FILE], COMPOSE_FILE)
     live_files = inventory.deploy_files(deploy_dir)
@@ -215,6 +222,7 @@ def make_plan(bundle: Bundle, inventory: Inventory, *, deploy_dir: str, host: st
         unmanaged=unmanaged(inventory, bundle.project, compose),
         notes=tuple(notes),
         blockers=tuple(blockers),
+        missing_secrets=_missing(bundle, live_files),
     )
 
 

@@ -119,3 +119,19 @@ def _target_count(job: dict[str, Any]) -> int:
         for sc in job.get("static_configs") or []
         if isinstance(sc, dict)
     )
+
+
+def env_names(text: str | None) -> set[str]:
+    """The variables a .env sets (its values are never needed, nor read)."""
+    names = set()
+    for line in (text or "").splitlines():
+        m = re.match(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=", line)
+        if m:
+            names.add(m.group(1))
+    return names
+
+
+def missing_secrets(example: bytes | None, env_text: str | None) -> tuple[str, ...]:
+    """What .env.example lists and the host's .env does not set."""
+    wanted = env_names((example or b"").decode("utf-8", "replace"))
+    return tuple(sorted(wanted - env_names(env_text)))

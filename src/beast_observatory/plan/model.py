@@ -40,6 +40,8 @@ class Plan:
     # compose arguments that bring the hand-made stack back (-p, --project-directory, -f...):
     # what a failed takeover rolls back to.
     restore: tuple[str, ...] = ()
+    # Variables the stack reads from the host's .env that it does not set.
+    missing_secrets: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -61,6 +63,7 @@ class Plan:
             "unmanaged": {k: list(v) for k, v in sorted(self.unmanaged.items())},
             "notes": list(self.notes),
             "blockers": list(self.blockers),
+            "missing_secrets": list(self.missing_secrets),
         }
 
 
@@ -84,6 +87,12 @@ def format_plan(plan: Plan, *, diffs: bool = True) -> str:
         if names:
             lines.append(f"\nNot managed by this spec (left alone): {kind}: {', '.join(names)}")
     lines += [f"\nNote: {n}" for n in plan.notes]
+    if plan.missing_secrets:
+        lines.append(
+            f"\nSecrets missing in {plan.deploy_dir}/.env (apply refuses until they are set): "
+            + ", ".join(plan.missing_secrets)
+            + " (`observatory secrets set NAME`)"
+        )
     if plan.blockers:
         lines.append("\nData would move or be lost (apply refuses this without --allow-data-move):")
         lines.extend(f"  ! {b}" for b in plan.blockers)
