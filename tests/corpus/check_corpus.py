@@ -48,6 +48,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +64,12 @@ TAGS = {
     "hostname", "data_bind", "lifecycle", "baked_config", "edited_in_container",
     "single_files", "var_default", "anchors",
 }
-FAILED = 0
+FAILURES: list[str] = []
 
 
 def report(ok: bool, stack: str, what: str, detail: str = "") -> bool:
-    global FAILED
     if not ok:
-        FAILED += 1
+        FAILURES.append(f"{stack}: {what}")
     line = f"{'ok  ' if ok else 'FAIL'}  {stack:<24} {what}"
     if detail:
         line += f"  ({detail})"
@@ -88,7 +89,8 @@ def last_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def load(stack: Path) -> dict[str, Any]:
-    return yaml.safe_load((stack / "corpus.yaml").read_text())
+    meta: dict[str, Any] = yaml.safe_load((stack / "corpus.yaml").read_text())
+    return meta
 
 
 def stacks(names: list[str]) -> list[Path]:
@@ -116,6 +118,7 @@ def check_static(stack: Path, meta: dict[str, Any]) -> None:
     proc = run(["docker", "compose", "-f", compose, "config", "-q"], stack)
     report(proc.returncode == 0, name, f"docker compose config -q {compose}",
            "" if proc.returncode == 0 else last_line(proc))
+    check_ports(stack, meta, compose)
     checks = meta.get("checks") or {}
     for path in checks.get("prometheus") or []:
         proc = run(["promtool", "check", "config", "--syntax-only", path], stack)
@@ -143,29 +146,64 @@ def check_static(stack: Path, meta: dict[str, Any]) -> None:
             report(False, name, f"yaml parses {path}", str(exc).splitlines()[0])
 
 
+def published_ports(stack: Path, compose: str) -> list[tuple[str, str, int]]:
+    """(service, host_ip, published port) of every published port, as compose resolves them."""
+    proc = run(["docker", "compose", "-f", compose, "config", "--format", "json"], stack)
+    if proc.returncode != 0:
+        return []
+    out = []
+    for service, spec in (json.loads(proc.stdout).get("services") or {}).items():
+        for port in spec.get("ports") or []:
+            out.append((service, port.get("host_ip", ""), int(port.get("published", 0))))
+    return out
+
+
+def check_ports(stack: Path, meta: dict[str, Any], compose: str) -> None:
+    found = published_ports(stack, compose)
+    wild = [f"{svc}:{port} on {ip or 'every address'}" for svc, ip, port in found
+            if ip != "127.0.0.1"]
+    report(not wild, stack.name, "every published port bound to 127.0.0.1", ", ".join(wild))
+    have = sorted(port for _svc, _ip, port in found)
+    want = sorted(int(p) for p in (meta.get("ports") or {}).values())
+    report(have == want, stack.name, f"published ports = corpus.yaml ports {want}",
+           "" if have == want else f"compose: {have}")
+
+
+def check_distinct_ports(selected: list[Path]) -> None:
+    seen: dict[int, str] = {}
+    clashes = []
+    for stack in selected:
+        for port in (load(stack).get("ports") or {}).values():
+            if int(port) in seen:
+                clashes.append(f"{port} in {seen[int(port)]} and {stack.name}")
+            seen[int(port)] = stack.name
+    report(not clashes, "(corpus)", f"host ports distinct across stacks ({len(seen)})",
+           ", ".join(clashes))
+
+
 # ---------------------------------------------------------------- live
 
-def api_base(meta: dict[str, Any], what: str) -> tuple[str, tuple[str, str] | None] | None:
+def api_base(meta: dict[str, Any], what: str) -> tuple[str, tuple[str, ...] | None] | None:
     api = (meta.get("api") or {}).get(what) or {}
     auth = tuple(api["basic_auth"]) if api.get("basic_auth") else None
     if api.get("url"):
-        return api["url"].rstrip("/"), auth  # type: ignore[return-value]
+        return str(api["url"]).rstrip("/"), auth
     port = (meta.get("ports") or {}).get(what)
     if port is None:
         return None
-    return f"http://127.0.0.1:{port}", auth  # type: ignore[return-value]
+    return f"http://127.0.0.1:{port}", auth
 
 
-def http(url: str, auth: tuple[str, str] | None = None) -> tuple[int, str]:
+def http(url: str, auth: tuple[str, ...] | None = None) -> tuple[int, str]:
     host = urllib.parse.urlsplit(url).hostname
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError(f"refusing to query {url}: loopback only")
-    req = urllib.request.Request(url)
+    req = urllib.request.Request(url)  # noqa: S310 - http to loopback only (checked above)
     if auth:
         token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         req.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - http to loopback only
             return resp.status, resp.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode(errors="replace")
@@ -180,7 +218,8 @@ def containers(project: str) -> list[dict[str, Any]]:
     if not ids:
         return []
     proc = run(["docker", "inspect", *ids], HERE)
-    return json.loads(proc.stdout or "[]")
+    found: list[dict[str, Any]] = json.loads(proc.stdout or "[]")
+    return found
 
 
 def state_problems(project: str, expected: int | None) -> list[str]:
@@ -200,6 +239,13 @@ def state_problems(project: str, expected: int | None) -> list[str]:
     return problems
 
 
+def instance_matches(want: str, have: str) -> bool:
+    """An instance written "~REGEX" matches by regular expression, any other exactly."""
+    if want.startswith("~"):
+        return re.fullmatch(want[1:], have) is not None
+    return want == have
+
+
 def target_problems(meta: dict[str, Any]) -> list[str]:
     want = (meta.get("expect") or {}).get("targets_up") or []
     base = api_base(meta, "prometheus")
@@ -215,12 +261,11 @@ def target_problems(meta: dict[str, Any]) -> list[str]:
     problems, used = [], set()
     for job, instance in want:
         for i, (j, inst, health, _err) in enumerate(active):
-            if i in used or j != job:
+            if i in used or j != job or health != "up":
                 continue
-            if (instance.startswith("~") and re.fullmatch(instance[1:], inst or "")) or inst == instance:
-                if health == "up":
-                    used.add(i)
-                    break
+            if instance_matches(instance, inst or ""):
+                used.add(i)
+                break
         else:
             seen = [f"{inst} {health} {err}".strip() for j, inst, health, err in active if j == job]
             problems.append(f"{job}/{instance} not up (seen: {'; '.join(seen) or 'none'})")
@@ -239,102 +284,124 @@ def rule_problems(meta: dict[str, Any]) -> list[str]:
     return [f"rule group {g} missing (have {sorted(have)})" for g in want if g not in have]
 
 
-def check_live(stack: Path, meta: dict[str, Any], timeout: int, keep: bool) -> None:
-    name = stack.name
-    project = PREFIX + name
-    compose = meta.get("compose_file", "docker-compose.yml")
-    env = dict(os.environ, COMPOSE_PROJECT_NAME=project)
-    expect = meta.get("expect") or {}
-    dc = ["docker", "compose", "-p", project, "-f", compose]
-    try:
-        for cmd in meta.get("setup") or []:
-            proc = run(cmd, stack, env)
-            if not report(proc.returncode == 0, name, f"setup: {cmd}",
-                          "" if proc.returncode == 0 else last_line(proc)):
-                return
-        proc = run([*dc, "up", "-d"], stack, env)
-        if not report(proc.returncode == 0, name, f"docker compose -p {project} up -d",
-                      "" if proc.returncode == 0 else last_line(proc)):
-            return
-        for cmd in meta.get("after_up") or []:
-            proc = run(cmd, stack, env)
-            report(proc.returncode == 0, name, f"after_up: {cmd}",
-                   "" if proc.returncode == 0 else last_line(proc))
-        checks: list[tuple[str, Any]] = [
-            ("containers running/healthy", lambda: state_problems(project, expect.get("containers"))),
-        ]
+Check = tuple[str, Callable[[], list[str]]]
+
+
+class Live:
+    """One live run of a stack: its project, compose command line and environment."""
+
+    def __init__(self, stack: Path, meta: dict[str, Any]) -> None:
+        self.stack, self.meta, self.name = stack, meta, stack.name
+        self.project = PREFIX + stack.name
+        self.env = dict(os.environ, COMPOSE_PROJECT_NAME=self.project)
+        self.expect: dict[str, Any] = meta.get("expect") or {}
+        self.dc = ["docker", "compose", "-p", self.project,
+                   "-f", meta.get("compose_file", "docker-compose.yml")]
+
+    def step(self, what: str, cmd: str | list[str]) -> bool:
+        proc = run(cmd, self.stack, self.env)
+        return report(proc.returncode == 0, self.name, what,
+                      "" if proc.returncode == 0 else last_line(proc))
+
+    def command_ok(self, cmd: str | list[str]) -> list[str]:
+        proc = run(cmd, self.stack, self.env, timeout=60)
+        return [] if proc.returncode == 0 else [last_line(proc)]
+
+    def checks(self) -> list[Check]:
+        meta, expect = self.meta, self.expect
+        checks: list[Check] = [("containers running/healthy",
+                                lambda: state_problems(self.project, expect.get("containers")))]
         if expect.get("targets_up"):
-            checks.append((f"targets up: {len(expect['targets_up'])}", lambda: target_problems(meta)))
+            checks.append((f"targets up: {len(expect['targets_up'])}",
+                           lambda: target_problems(meta)))
         if expect.get("rule_groups"):
-            checks.append((f"rule groups: {', '.join(expect['rule_groups'])}", lambda: rule_problems(meta)))
+            checks.append((f"rule groups: {', '.join(expect['rule_groups'])}",
+                           lambda: rule_problems(meta)))
         am = api_base(meta, "alertmanager")
         if am is not None:
-            checks.append(("alertmanager /-/ready", lambda: [] if http(f"{am[0]}/-/ready", am[1])[0] == 200
-                           else [f"answered {http(f'{am[0]}/-/ready', am[1])[0]}"]))
+            checks.append(("alertmanager /-/ready",
+                           lambda: status_problems(f"{am[0]}/-/ready", am[1], 200)))
         rw = expect.get("remote_write")
         if rw:
-            vm = api_base(meta, "victoria_metrics")
-
-            def vm_problems(vm: Any = vm, rw: Any = rw) -> list[str]:
-                q = urllib.parse.quote(rw.get("query", "up"))
-                status, body = http(f"{vm[0]}/api/v1/query?query={q}", vm[1])
-                if status != 200:
-                    return [f"answered {status}"]
-                n = len(json.loads(body)["data"]["result"])
-                return [] if n >= rw.get("min_series", 1) else [f"{n} series"]
-            checks.append((f"remote_write receiver answers {rw.get('query', 'up')}", vm_problems))
+            checks.append((f"remote_write receiver answers {rw.get('query', 'up')}",
+                           lambda: remote_write_problems(meta, rw)))
         for item in expect.get("http") or []:
-            def http_problems(item: Any = item) -> list[str]:
-                auth = tuple(item["basic_auth"]) if item.get("basic_auth") else None
-                status, body = http(item["url"], auth)  # type: ignore[arg-type]
-                if status != item.get("status", 200):
-                    return [f"answered {status}"]
-                if item.get("contains") and item["contains"] not in body:
-                    return [f"body lacks {item['contains']!r}"]
-                return []
+            auth = tuple(item["basic_auth"]) if item.get("basic_auth") else None
             checks.append((f"GET {item['url']} -> {item.get('status', 200)}"
-                           + (" (basic auth)" if item.get("basic_auth") else ""), http_problems))
+                           + (" (basic auth)" if auth else ""),
+                           partial(status_problems, item["url"], auth, item.get("status", 200),
+                                   item.get("contains"))))
         for cmd in expect.get("commands") or []:
-            def cmd_problems(cmd: str = cmd) -> list[str]:
-                proc = run(cmd, stack, env, timeout=60)
-                return [] if proc.returncode == 0 else [last_line(proc)]
-            checks.append((f"command: {cmd}", cmd_problems))
+            checks.append((f"command: {cmd}", partial(self.command_ok, cmd)))
         for item in expect.get("exec_checks") or []:
-            def exec_problems(item: Any = item) -> list[str]:
-                proc = run([*dc, "exec", "-T", item["service"], *item["command"]], stack, env, timeout=60)
-                return [] if proc.returncode == 0 else [last_line(proc)]
-            checks.append((f"in {item['service']}: {' '.join(item['command'])}", exec_problems))
+            argv = [*self.dc, "exec", "-T", item["service"], *item["command"]]
+            checks.append((f"in {item['service']}: {' '.join(item['command'])}",
+                           partial(self.command_ok, argv)))
+        return checks
 
+    def poll(self, checks: list[Check], timeout: int) -> bool:
         deadline = time.monotonic() + timeout
         pending = dict(enumerate(checks))
         last: dict[int, list[str]] = {}
         while pending and time.monotonic() < deadline:
-            for i, (_what, fn) in list(pending.items()):
+            for i, (what, fn) in list(pending.items()):
                 try:
                     last[i] = fn()
                 except Exception as exc:  # noqa: BLE001 - any error is a problem to report
                     last[i] = [f"{type(exc).__name__}: {exc}"]
                 if not last[i]:
-                    report(True, name, checks[i][0])
+                    report(True, self.name, what)
                     del pending[i]
             if pending:
                 time.sleep(3)
-        for i in pending:
-            report(False, name, checks[i][0], "; ".join(last.get(i, ["not run"]))[:400])
-        if pending:
-            logs = run([*dc, "logs", "--tail", "15"], stack, env)
-            print(logs.stdout[-3000:], file=sys.stderr)
-    finally:
+        for i, (what, _fn) in pending.items():
+            report(False, self.name, what, "; ".join(last.get(i, ["not run"]))[:400])
+        return not pending
+
+    def run(self, timeout: int, keep: bool) -> None:
+        try:
+            for cmd in self.meta.get("setup") or []:
+                if not self.step(f"setup: {cmd}", cmd):
+                    return
+            if not self.step(f"docker compose -p {self.project} up -d", [*self.dc, "up", "-d"]):
+                return
+            for cmd in self.meta.get("after_up") or []:
+                self.step(f"after_up: {cmd}", cmd)
+            if not self.poll(self.checks(), timeout):
+                logs = run([*self.dc, "logs", "--tail", "15"], self.stack, self.env)
+                print(logs.stdout[-3000:], file=sys.stderr)
+        finally:
+            self.finish(keep)
+
+    def finish(self, keep: bool) -> None:
         if keep:
-            print(f"note  {name:<24} left running: docker compose -p {project} down -v")
-        else:
-            proc = run([*dc, "down", "-v", "--remove-orphans"], stack, env)
-            report(proc.returncode == 0, name, "docker compose down -v",
-                   "" if proc.returncode == 0 else last_line(proc))
-            for cmd in meta.get("teardown") or []:
-                proc = run(cmd, stack, env)
-                report(proc.returncode == 0, name, f"teardown: {cmd}",
-                       "" if proc.returncode == 0 else last_line(proc))
+            print(f"note  {self.name:<24} left running: docker compose -p {self.project} down -v")
+            return
+        self.step("docker compose down -v", [*self.dc, "down", "-v", "--remove-orphans"])
+        for cmd in self.meta.get("teardown") or []:
+            self.step(f"teardown: {cmd}", cmd)
+
+
+def status_problems(url: str, auth: tuple[str, ...] | None, want: int,
+                    contains: str | None = None) -> list[str]:
+    status, body = http(url, auth)
+    if status != want:
+        return [f"answered {status}"]
+    if contains and contains not in body:
+        return [f"body lacks {contains!r}"]
+    return []
+
+
+def remote_write_problems(meta: dict[str, Any], rw: dict[str, Any]) -> list[str]:
+    vm = api_base(meta, "victoria_metrics")
+    if vm is None:
+        return ["no way to reach VictoriaMetrics (api.victoria_metrics or ports.victoria_metrics)"]
+    query = urllib.parse.quote(rw.get("query", "up"))
+    status, body = http(f"{vm[0]}/api/v1/query?query={query}", vm[1])
+    if status != 200:
+        return [f"answered {status}"]
+    found = len(json.loads(body)["data"]["result"])
+    return [] if found >= rw.get("min_series", 1) else [f"{found} series"]
 
 
 def main() -> int:
@@ -357,13 +424,14 @@ def main() -> int:
         covered |= set(meta.get("covers") or [])
         check_static(stack, meta)
         if not args.static:
-            check_live(stack, meta, args.timeout, args.keep)
+            Live(stack, meta).run(args.timeout, args.keep)
     if not args.stacks:
+        check_distinct_ports(selected)
         missing = sorted(TAGS - covered)
         report(not missing, "(corpus)", f"every feature tag covered ({len(covered)}/{len(TAGS)})",
                ", ".join(missing))
-    print(f"{FAILED} failed" if FAILED else "all checks passed")
-    return 1 if FAILED else 0
+    print(f"{len(FAILURES)} failed" if FAILURES else "all checks passed")
+    return 1 if FAILURES else 0
 
 
 if __name__ == "__main__":
