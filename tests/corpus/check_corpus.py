@@ -25,9 +25,11 @@ every group of `expect.rule_groups` in /api/v1/rules; Alertmanager's /-/ready; a
 answer of VictoriaMetrics to `expect.remote_write.query`; each `expect.http` URL answering
 its status; each `expect.commands` command exiting 0; and, in the running Prometheus and
 Alertmanager containers, the full `promtool check config` / `amtool check-config` of
-`expect.exec_checks`. Finally `docker compose down -v` and the `teardown` commands, whatever
-happened. Commands run with COMPOSE_PROJECT_NAME set to the project name, so
-`docker compose exec -T SERVICE ...` in them reaches this run's containers.
+`expect.exec_checks`. Once all of these passed, each `expect.final_commands` command runs
+once and must exit 0 (checks that something never arrives, e.g. a dropped series).
+Finally `docker compose down -v` and the `teardown` commands, whatever happened. Commands
+run with COMPOSE_PROJECT_NAME set to the project name, so `docker compose exec -T SERVICE
+...` in them reaches this run's containers.
 
 How Prometheus, Alertmanager and VictoriaMetrics are reached: `api.prometheus.url` (and the
 like) with an optional `basic_auth: [user, password]`; without it,
@@ -370,6 +372,11 @@ class Live:
             if not self.poll(self.checks(), timeout):
                 logs = run([*self.dc, "logs", "--tail", "15"], self.stack, self.env)
                 print(logs.stdout[-3000:], file=sys.stderr)
+                return
+            # "X never arrives" checks: only meaningful once everything else has arrived
+            for cmd in self.expect.get("final_commands") or []:
+                problems = self.command_ok(cmd)
+                report(not problems, self.name, f"final command: {cmd}", "; ".join(problems))
         finally:
             self.finish(keep)
 
