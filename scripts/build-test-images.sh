@@ -23,7 +23,7 @@
 #
 # Usage: scripts/build-test-images.sh [--force] [NAME...]
 #   NAME is one of: prometheus pushgateway alertmanager node-exporter busybox grafana-standin
-#   (default: all). The image tags are observatory-test/NAME:debian.
+#   nginx victoria-metrics (default: all). The image tags are observatory-test/NAME:debian.
 set -euo pipefail
 
 REPO="observatory-test"
@@ -31,9 +31,11 @@ TAG="debian"
 LABEL_TEST="org.beast-observatory.test=1"
 LABEL_FP="org.beast-observatory.fingerprint"
 LABEL_BIN="org.beast-observatory.binary-sha256"
-ALL_IMAGES=(prometheus pushgateway alertmanager node-exporter busybox grafana-standin)
+ALL_IMAGES=(prometheus pushgateway alertmanager node-exporter busybox grafana-standin nginx
+    victoria-metrics)
 NOBODY=65534
 GRAFANA_UID=472
+NGINX_UID=101
 
 FORCE=0
 SELECTED=()
@@ -247,6 +249,64 @@ recipe_grafana-standin() {
     mkdir -p "$root/www/api" "$root/etc/grafana/provisioning" "$root/var/lib/grafana" \
         "$root/var/log/grafana" "$root/usr/share/grafana"
     printf '{"database":"ok","version":"standin","commit":"standin"}' >"$root/www/api/health"
+    # grafana/grafana ships conf/sample.ini as /etc/grafana/grafana.ini: section headers and
+    # every setting commented out (so the defaults apply). The same shape here, so that a
+    # hand-made stack that edits it in the running container finds it where Grafana has it.
+    cat >"$root/etc/grafana/grafana.ini" <<'EOF'
+##################### Grafana Configuration Example #####################
+#
+# Everything has defaults so you only need to uncomment things you want to
+# change
+
+# possible values : production, development
+;app_mode = production
+
+#################################### Paths ####################################
+[paths]
+# Path to where grafana can store temp files, sessions, and the sqlite3 db (if that is used)
+;data = /var/lib/grafana
+
+# Directory where grafana can store logs
+;logs = /var/log/grafana
+
+# folder that contains provisioning config files that grafana will apply on startup and while running.
+;provisioning = conf/provisioning
+
+#################################### Server ####################################
+[server]
+# Protocol (http, https, h2, socket)
+;protocol = http
+
+# The http port  to use
+;http_port = 3000
+
+# The public facing domain name used to access grafana from a browser
+;domain = localhost
+
+# The full public facing url you use in browser, used for redirects and emails
+;root_url = %(protocol)s://%(domain)s:%(http_port)s/
+
+# Serve Grafana from subpath specified in `root_url` setting. By default it is set to `false` for compatibility reasons.
+;serve_from_sub_path = false
+
+#################################### Security ####################################
+[security]
+# default admin user, created on startup
+;admin_user = admin
+
+# default admin password, can be changed before first start of grafana,  or in profile settings
+;admin_password = admin
+
+#################################### Users ###############################
+[users]
+# disable user signup / registration
+;allow_sign_up = false
+
+#################################### Anonymous Auth ######################
+[auth.anonymous]
+# enable anonymous access
+;enabled = false
+EOF
     # Grafana serves /metrics and the generated prometheus.yml scrapes it: answer the same way.
     printf '# HELP grafana_standin_info A stand-in for Grafana in tests.\n# TYPE grafana_standin_info gauge\ngrafana_standin_info 1\n' \
         >"$root/www/metrics"
@@ -277,6 +337,96 @@ ENTRYPOINT ["/run.sh"]
 WORKDIR /usr/share/grafana
 USER 472
 EXPOSE 3000
+EOF
+}
+
+# nginx from Debian's nginx-light, laid out like the upstream nginx image: /etc/nginx/nginx.conf
+# including conf.d/*.conf, a default server on :80 serving /usr/share/nginx/html, logs to
+# the container's stdout/stderr, workers as user nginx (101), `nginx -g 'daemon off;'` as CMD.
+# (Upstream also sets STOPSIGNAL SIGQUIT; `docker import --change` of engine 20.10 refuses
+# STOPSIGNAL, so `docker stop` sends SIGTERM: nginx's fast shutdown.) Debian's build keeps its
+# temp files in /var/lib/nginx and its pid in /run/nginx.pid: both exist and are writable.
+recipe_nginx() {
+    local root="$1" nginx mime
+    nginx="$(need_bin nginx nginx-light)"
+    mime=/etc/nginx/mime.types
+    [ -f "$mime" ] || die "$mime missing: apt-get install nginx-light"
+    INPUTS=("$nginx" "$mime")
+    MAIN_BIN="$nginx"
+    [ -n "$root" ] || return 0  # dry run: only INPUTS/MAIN_BIN for the fingerprint
+    make_base "$root"
+    install_binary "$root" "$nginx" /usr/sbin/nginx
+    printf 'nginx:x:%s:%s:nginx user:/nonexistent:/bin/false\n' "$NGINX_UID" "$NGINX_UID" >>"$root/etc/passwd"
+    printf 'nginx:x:%s:\n' "$NGINX_UID" >>"$root/etc/group"
+    mkdir -p "$root/etc/nginx/conf.d" "$root/usr/share/nginx/html" "$root/var/log/nginx" \
+        "$root/var/lib/nginx" "$root/var/cache/nginx" "$root/run"
+    cp -L "$mime" "$root/etc/nginx/mime.types"
+    ln -sf /dev/stdout "$root/var/log/nginx/access.log"
+    ln -sf /dev/stderr "$root/var/log/nginx/error.log"
+    cat >"$root/etc/nginx/nginx.conf" <<'EOF'
+user  nginx;
+worker_processes  auto;
+
+error_log  /var/log/nginx/error.log notice;
+pid        /run/nginx.pid;
+
+events {
+    worker_connections  1024;
+}
+
+http {
+    include       /etc/nginx/mime.types;
+    default_type  application/octet-stream;
+
+    log_format  main  '$remote_addr - $remote_user [$time_local] "$request" '
+                      '$status $body_bytes_sent "$http_referer" '
+                      '"$http_user_agent" "$http_x_forwarded_for"';
+
+    access_log  /var/log/nginx/access.log  main;
+
+    sendfile        on;
+    keepalive_timeout  65;
+
+    include /etc/nginx/conf.d/*.conf;
+}
+EOF
+    cat >"$root/etc/nginx/conf.d/default.conf" <<'EOF'
+server {
+    listen       80;
+    server_name  localhost;
+
+    location / {
+        root   /usr/share/nginx/html;
+        index  index.html index.htm;
+    }
+}
+EOF
+    printf '<html><body><h1>nginx (beast-observatory test image)</h1></body></html>\n' \
+        >"$root/usr/share/nginx/html/index.html"
+    chown -R "$NGINX_UID:$NGINX_UID" "$root/var/lib/nginx" "$root/var/cache/nginx"
+    cat <<'EOF'
+CMD ["nginx", "-g", "daemon off;"]
+EXPOSE 80
+EOF
+}
+
+# VictoriaMetrics single-node from Debian's victoria-metrics, laid out like the upstream
+# victoriametrics/victoria-metrics image: /victoria-metrics-prod as ENTRYPOINT, run as root,
+# data in ./victoria-metrics-data of WORKDIR / unless -storageDataPath says otherwise; :8428
+# takes Prometheus remote_write (/api/v1/write) and answers PromQL (/api/v1/query).
+recipe_victoria-metrics() {
+    local root="$1" vm
+    vm="$(need_bin victoria-metrics victoria-metrics)"
+    INPUTS=("$vm")
+    MAIN_BIN="$vm"
+    [ -n "$root" ] || return 0  # dry run: only INPUTS/MAIN_BIN for the fingerprint
+    make_base "$root"
+    install_binary "$root" "$vm" /victoria-metrics-prod
+    mkdir -p "$root/victoria-metrics-data"
+    cat <<'EOF'
+ENTRYPOINT ["/victoria-metrics-prod"]
+WORKDIR /
+EXPOSE 8428
 EOF
 }
 

