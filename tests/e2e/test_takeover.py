@@ -87,6 +87,7 @@ def workspace(
     remove_dead_leftovers()
     hand = HandMade.copy(request.param, tmp_path)
     ws = Workspace(hand, sshd, tmp_path / "spec", tmp_path / "deploy")
+    ws.spec_dir.mkdir()
     try:
         hand.up()
         yield ws
