@@ -28,25 +28,26 @@ class Verification:
         return not self.problems
 
 
-def _container(project: str, service: str) -> str:
+def _container(project: str, kind: str) -> str:
     return (
         f"docker ps -q --filter label=com.docker.compose.project={shlex.quote(project)} "
-        f"--filter label=com.docker.compose.service={shlex.quote(service)} | head -n 1"
+        f"--filter label={KIND_LABEL}={shlex.quote(kind)} | head -n 1"
     )
 
 
 # No `wget -T` inside containers: Debian's busybox-static wget crashes with it (SIGSEGV);
 # the transport's own timeout bounds these calls instead.
-def api_script(project: str) -> str:
+def api_script(project: str, base: str = "http://127.0.0.1:9090") -> str:
+    """Prometheus' targets and rules, asked inside its container at base (its port and
+    route prefix)."""
     prom = _container(project, "prometheus")
     return "\n".join(
         [
             f"c=$({prom})",
             f"echo {MARK}targets",
-            'docker exec "$c" wget -q -O - '
-            '"http://127.0.0.1:9090/api/v1/targets?state=active" 2>/dev/null',
+            f'docker exec "$c" wget -q -O - {shlex.quote(base + "/api/v1/targets?state=active")} 2>/dev/null',
             f"echo; echo {MARK}rules",
-            'docker exec "$c" wget -q -O - http://127.0.0.1:9090/api/v1/rules 2>/dev/null',
+            f'docker exec "$c" wget -q -O - {shlex.quote(base + "/api/v1/rules")} 2>/dev/null',
             "echo",
         ]
     )
@@ -80,6 +81,15 @@ def declared_groups(rule_files: list[bytes]) -> set[str]:
             g["name"] for g in doc.get("groups") or [] if isinstance(g, dict) and "name" in g
         )
     return names
+
+
+def _prometheus_service(bundle_files: Mapping[str, bytes]) -> str:
+    """The compose service of the stack's Prometheus (by the tool's kind label)."""
+    compose = load_yaml(bundle_files["docker-compose.yml"], "docker-compose.yml") or {}
+    for name, svc in (compose.get("services") or {}).items():
+        if ((svc or {}).get("labels") or {}).get(KIND_LABEL) == "prometheus":
+            return str(name)
+    return "prometheus"
 
 
 def behind_auth(bundle_files: Mapping[str, bytes], service: str) -> bool:
@@ -185,7 +195,7 @@ def _check_prometheus(
     already_down: frozenset[tuple[str, str]],
     result: Verification,
 ) -> None:
-    if behind_auth(bundle_files, "prometheus"):
+    if behind_auth(bundle_files, _prometheus_service(bundle_files)):
         result.checks.append("Prometheus is behind basic auth: targets and rules not checked")
         return
     declared = declared_targets(bundle_files["prometheus/prometheus.yml"])
@@ -193,9 +203,11 @@ def _check_prometheus(
     groups = declared_groups(
         [d for p, d in bundle_files.items() if p.startswith("prometheus/rules/")]
     )
+    ep = next((e for e in view.endpoints if e.inner_url.endswith("/-/ready") and e.service == _prometheus_service(bundle_files)), None)
+    base = ep.inner_url.removesuffix("/-/ready") if ep else "http://127.0.0.1:9090"
     deadline = time.monotonic() + scrape_wait
     while True:
-        targets, rules = parse_api(transport.run(["sh", "-c", api_script(view.project)]).text)
+        targets, rules = parse_api(transport.run(["sh", "-c", api_script(view.project, base)]).text)
         problems = target_problems(targets, wanted) + rule_problems(rules, groups)
         if not problems or time.monotonic() >= deadline:
             break

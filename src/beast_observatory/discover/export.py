@@ -126,17 +126,38 @@ def read_compose_files(ctx: ExportContext) -> None:
                     ctx.compose.setdefault(str(name), {}).update(service)
 
 
+def replicas(containers: list[Container]) -> dict[str, list[Container]]:
+    """The containers of each compose service (several: its replicas), first one first."""
+    groups: dict[str, list[Container]] = {}
+    for c in containers:
+        groups.setdefault(c.service or c.name, []).append(c)
+    number = "com.docker.compose.container-number"
+    return {
+        k: sorted(v, key=lambda c: (int(c.labels.get(number, "0") or 0), c.name))
+        for k, v in sorted(groups.items())
+    }
+
+
 def split(containers: list[Container]) -> tuple[dict[str, Container], list[Container]]:
-    """The first container of each known kind, and the rest (extra services)."""
+    """The first service of each known kind, and the rest (extra services): one container
+    of each compose service stands for its replicas."""
     known: dict[str, Container] = {}
     others = []
-    for c in sorted(containers, key=lambda c: c.name):
+    for group in replicas(containers).values():
+        c = group[0]
         kind = kind_of(c)
         if kind and kind not in known:
             known[kind] = c
         else:
             others.append(c)
     return known, others
+
+
+def _scale(ctx: ExportContext, c: Container, count: int) -> dict[str, Any]:
+    """How many replicas the service runs, when the compose file does not say it already."""
+    fragment = ctx.fragment(c) or {}
+    said = "scale" in fragment or "replicas" in (fragment.get("deploy") or {})
+    return {"scale": count} if count > 1 and not said else {}
 
 
 def bind_address(known: Mapping[str, Container]) -> str:
@@ -171,6 +192,7 @@ def kind_section(ctx: ExportContext, key: str, c: Container, address: str) -> di
     nets, mode = networks(ctx, c)
     out["networks"] = nets if mode is None else []
     compose = identity(ctx, c, entrypoint=False)
+    compose.update(_scale(ctx, c, len(replicas(ctx.containers).get(name, [c]))))
     if mode is not None:
         compose["network_mode"] = mode
     if limits := resources(c):
@@ -235,7 +257,11 @@ def export_spec(
             services[key] = kind_section(ctx, key, known[key], address)
         elif key in ("prometheus", "pushgateway", "grafana"):
             services[key] = {"enabled": False}
-    extras = {sanitize_name(ctx.service_name(c)): read_extra(ctx, c, sanitize_name(ctx.service_name(c))) for c in others}
+    groups = replicas(containers)
+    extras = {}
+    for c in others:
+        name = sanitize_name(ctx.service_name(c))
+        extras[name] = {**read_extra(ctx, c, name), **_scale(ctx, c, len(groups[ctx.service_name(c)]))}
     if extras:
         services["extra"] = dict(sorted(extras.items()))
     name = (

@@ -16,7 +16,9 @@ from beast_observatory.names import COMPOSE_LABEL_PREFIX, LABEL
 
 DEFAULT_SHM = 64 * 1024 * 1024
 # Keys only the compose file knows (inspect cannot say them): taken from it as written.
-FROM_COMPOSE_FILE = ("depends_on", "profiles", "links", "external_links", "platform")
+FROM_COMPOSE_FILE = (
+    "depends_on", "profiles", "links", "external_links", "platform", "deploy", "scale",
+)  # fmt: skip
 _MIB = 1024 * 1024
 
 

@@ -10,6 +10,7 @@ from beast_observatory.bundle.bundle import key_ordered, yaml_file
 from beast_observatory.kinds.alertmanager.model import DATA_DIR
 from beast_observatory.kinds.service import KindParts
 from beast_observatory.kinds.entrypoint import runtime_entrypoint
+from beast_observatory.kinds.prometheus.render import route_prefix
 from beast_observatory.kinds.secretfiles import secret_mounts
 from beast_observatory.kinds.webauth import web_config, web_config_flag
 from beast_observatory.names import HEADER
@@ -68,9 +69,10 @@ def render_files(stack: Stack, assets: Mapping[str, bytes]) -> dict[str, bytes]:
 def compose_parts(stack: Stack) -> KindParts:
     am = stack.services.alertmanager
     extra, env = runtime_entrypoint("alertmanager", am.web_auth, am.secrets)
+    flags = alertmanager_flags(stack)
     return KindParts(
-        command=alertmanager_flags(stack),
-        ready_path="/-/ready",
+        command=flags,
+        ready_path=f"{route_prefix(flags)}/-/ready",
         config_mount=(FOLDER, am.config_dir),
         data_dir=DATA_DIR,
         behind_auth=am.web_auth is not None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from beast_observatory.kinds.pushgateway.model import DATA_DIR, Pushgateway
 from beast_observatory.kinds.service import KindParts
 from beast_observatory.kinds.entrypoint import runtime_entrypoint
+from beast_observatory.kinds.prometheus.render import route_prefix
 from beast_observatory.kinds.webauth import web_config, web_config_flag
 from beast_observatory.spec.resolve import Stack
 
@@ -36,9 +37,10 @@ def compose_parts(stack: Stack) -> KindParts:
     pg = stack.services.pushgateway
     extra, env = runtime_entrypoint("pushgateway", pg.web_auth, {})
     with_file = pg.web_auth is not None and pg.web_auth.password_hash is not None
+    flags = pushgateway_flags(pg)
     return KindParts(
-        command=pushgateway_flags(pg),
-        ready_path="/-/ready",
+        command=flags,
+        ready_path=f"{route_prefix(flags)}/-/ready",
         config_mount=(FOLDER, CONFIG_DIR) if with_file else None,
         data_dir=DATA_DIR,
         behind_auth=pg.web_auth is not None,
