@@ -174,7 +174,13 @@ def test_take_over_without_changing_what_it_does(workspace: Workspace, tmp_path:
         result = ws.remote(f"secrets set {name}", stdin=str(known[name]))
         assert result.exit_code == 0, result.explain()
 
-    flags = ["--allow-data-move"] if hand.meta.get("takeover_moves_data") else []
+    flags = []
+    if hand.meta.get("takeover_moves_data"):
+        refused = ws.remote("apply", "--auto-approve")
+        assert refused.exit_code == 1, refused.explain()
+        assert "moves or loses data" in refused.stderr
+        assert Snapshot.of(hand.project).containers == before.containers  # nothing changed
+        flags = ["--allow-data-move"]
     applied = ws.remote("apply", "--auto-approve", *flags)
     assert applied.exit_code == 0, applied.explain()
     hand.wait_ready()
