@@ -1,4 +1,4 @@
-"""Secrets are redacted by probe.sh ON THE HOST: the real script, run here with dash/mawk and
+"""Secrets are redacted by the probe ON THE HOST: the real script, run here with dash/mawk and
 with busybox sh/awk (what small hosts have), on files holding secrets in every form we know."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from beast_observatory.host.probe.inventory import is_secret_name
+from beast_observatory.secret_rules import is_secret_name
 
 from .probe_env import BUSYBOX, probe, tool_dir
 
@@ -153,9 +153,9 @@ def redacted(
         (config / name).write_text(text)
     bin_dir = tool_dir(root, busybox=request.param == "busybox")
     run = probe(bin_dir, [str(config)])
-    files = run.inventory["directories"][str(config)]
-    assert run.inventory["docker"]["available"] is False  # no docker on this PATH
-    return {name: record["content"] for name, record in files.items()}
+    files = run.inventory.directories[str(config)]
+    assert run.inventory.docker.available is False  # no docker on this PATH
+    return {name: str(record.content) for name, record in files.items()}
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
@@ -229,7 +229,7 @@ def test_the_host_and_python_agree_on_secret_names(tmp_path: Path) -> None:
     directory.mkdir()
     (directory / "all.env").write_text("".join(f"{n}=value-of-{n}\n" for n in names))
     run = probe(tool_dir(tmp_path), [str(directory)])
-    content = run.inventory["directories"][str(directory)]["all.env"]["content"]
+    content = str(run.inventory.directories[str(directory)]["all.env"].content)
     redacted_on_host = {
         line.split("=", 1)[0] for line in content.splitlines() if "<redacted" in line
     }
