@@ -1,5 +1,5 @@
 """The one rule of what a secret's name is (the probe's awk is generated from it: see
-tests/host/probe/test_secret_name_awk.py)."""
+tests/host/probe/test_secret_rules_awk.py)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def test_secret_names(name: str, secret: bool) -> None:
         ("httpHeaderValue1", ["http", "header", "value1"]),
         ("APIKey", ["apikey"]),
         ("s3Bucket", ["s3", "bucket"]),
+        ("API_\u212aEY", ["api", "ey"]),  # a KELVIN SIGN is no k
+        ("PÄSSWORD", ["p", "ssword"]),
         ("", []),
     ],
 )

@@ -81,6 +81,18 @@ FILES = {
     "alertmanager.yml": (
         "global:\n  slack_api_url: https://hooks.example/T0/B0/XYZ\n"
         "  smtp_auth_password: 'smtp pw'\n"
+        "receivers:\n"
+        "- name: team\n"
+        "  slack_configs:\n"
+        "  - api_url: https://hooks.example/T1/B1/ReceiverHook  # the webhook itself\n"
+        "    channel: '#alerts'\n"
+        "  opsgenie_configs:\n"
+        "  - api_url: https://api.opsgenie.com/\n"
+        "    api_key: og-key\n"
+        "- name: other\n"
+        "  webhook_configs:\n"
+        "    - url: http://relay:8080/\n"
+        "      api_url: http://relay:8080/api\n"
     ),
     "dashboard.json": (
         '{"title": "x", "secureJsonData": {"token": "js0n-t0k"}, "password": "", "uid": "u"}\n'
@@ -113,8 +125,14 @@ EXPECTED = {
         "c2VjcmV0": marker("c2VjcmV0"),
     },
     "alertmanager.yml": {
-        "hooks.example": f"slack_api_url: {marker('https://hooks.example/T0/B0/XYZ')}",
+        "XYZ": f"slack_api_url: {marker('https://hooks.example/T0/B0/XYZ')}",
         "smtp pw": f'smtp_auth_password: "{marker("smtp pw")}"',
+        # A Slack receiver's api_url is its webhook URL (secret_rules.SECRET_UNDER).
+        "ReceiverHook": (
+            f"  - api_url: {marker('https://hooks.example/T1/B1/ReceiverHook')}"
+            "  # the webhook itself"
+        ),
+        "og-key": f"api_key: {marker('og-key')}",
     },
     "dashboard.json": {"js0n-t0k": f'"token": "{marker("js0n-t0k")}"'},
 }
@@ -139,6 +157,12 @@ KEPT = {
         "after: kept",
     ],
     "dashboard.json": ['"password": ""', '"title": "x"'],
+    "alertmanager.yml": [
+        "    channel: '#alerts'",
+        "  - api_url: https://api.opsgenie.com/",  # the address of a public API
+        "- name: other",
+        "      api_url: http://relay:8080/api",
+    ],
 }
 
 

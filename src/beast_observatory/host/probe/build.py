@@ -5,13 +5,13 @@ The parts are shell files (``*.sh``, joined in the order of :data:`PARTS`), awk 
 template into a variable through a quoted here-document whose body is one directive per line::
 
     REDACT_AWK=$(cat <<'AWK'
-    #@insert secret_name.awk
+    #@insert secret_rules.awk
     #@insert redact.awk
     AWK
     )
 
 The builder replaces each ``#@insert NAME`` line by the text of ``parts/NAME``, or by what it
-generates for a name of :data:`GENERATED` (the secret-name rule, from
+generates for a name of :data:`GENERATED` (``secret_rules.awk``: the secret-name rules, from
 ``beast_observatory.secret_rules``). A quoted here-document takes its body as it is, so an awk
 program or a template needs no escaping; the builder only checks that no inserted line ends
 the here-document early. Unbuilt, every part is still valid sh on its own (a directive is a
@@ -26,6 +26,8 @@ import sys
 from collections.abc import Callable, Mapping
 from importlib import resources
 
+from beast_observatory.host.probe import secret_rules_awk
+
 PARTS = (
     "head.sh",  # what the probe is, its limits
     "tools.sh",  # the host's tools, encoding, problem records
@@ -36,7 +38,7 @@ PARTS = (
     "configs.sh",  # configuration of known services (mounts, docker cp) and their APIs
     "main.sh",  # main, called on the script's last line
 )
-GENERATED: dict[str, Callable[[], str]] = {}
+GENERATED: dict[str, Callable[[], str]] = {"secret_rules.awk": secret_rules_awk.render}
 # Every shell part's first line: alone, a part reads and sets globals of the others, which
 # shellcheck sees whole in the built script (it begins with SCRIPT_HEADER instead).
 PART_HEADER = (

@@ -1,8 +1,9 @@
 # The redactor: one line in, the same line out with secret values replaced by
 # <redacted sha256:...>. mode (records, ini, json, yaml), sha (the sha256 command), hashfile
-# and side come from redact() in redact.sh.
+# and side come from redact() in redact.sh; secret_name(name) and secret_under(key) come
+# before this program (build.py writes them from beast_observatory/secret_rules.py).
 BEGIN {
-    blk = -1; sblk = -1; q = sprintf("%c", 39); dq = "\""
+    blk = -1; sblk = -1; ublk = -1; q = sprintf("%c", 39); dq = "\""
     for (i = 1; i < 32; i++) ctl[sprintf("%c", i)] = i
     # scheme://user:password@ - in a file (quotes end a value) and in a value of its own.
     URL_Q = "[A-Za-z][A-Za-z0-9+.-]*://[^/?#@: \t\r\n\"']*:[^/?# \t\r\n\"']*@"
@@ -10,17 +11,6 @@ BEGIN {
     URL_JSON = "[A-Za-z][A-Za-z0-9+.-]*://([^/?#@: \t\r\n\"\\\\]|\\\\.)*:([^/?# \t\r\n\"\\\\]|\\\\.)*@"
     # curl/wget's -u (also in a bundle such as -fsSu), --user, --proxy-user.
     UFLAG = "(-[A-Za-z]*u|--user|--proxy-user)"
-}
-function secret_name(k,   u) {
-    u = toupper(k)
-    if (u ~ /(WEBHOOK_URL|API_URL)$/) return 1
-    if (u ~ /(FILE|PATH|DIR|_URL|_NAME|_USER|_MINUTES|_SECONDS|_DAYS|_INTERVAL|_ENABLED|_TTL|_LENGTH|_HEADER|_TYPE)$/) return 0
-    return u ~ /(PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE)/
-}
-function json_secret(k,   u) {
-    u = toupper(k)
-    if (u ~ /(FILE|PATH|_URL|URL|NAME|USER)$/) return 0
-    return u ~ /(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|APIKEY|API_KEY|PRIVATEKEY|PRIVATE_KEY)/
 }
 # A reference, also written for compose ($$VAR: a $ the shell sees).
 function ref_value(v) { return is_ref(substr(v, 1, 2) == "$$" ? substr(v, 2) : v) }
@@ -189,7 +179,7 @@ function jsonline(line,   out, rest, m, key, p, vpart, val) {
         key = substr(m, 2); key = substr(key, 1, index(key, "\"") - 1)
         p = index(m, ":"); vpart = substr(m, p + 1); sub(/^[ \t]*/, "", vpart)
         val = substr(vpart, 2, length(vpart) - 2)
-        if (json_secret(key) && !is_ref(val))
+        if (secret_name(key) && !is_ref(val))
             m = substr(m, 1, length(m) - length(vpart)) "\"" mark(jdecode(val)) "\""
         out = out substr(rest, 1, RSTART - 1) m
         rest = substr(rest, RSTART + RLENGTH)
@@ -226,7 +216,7 @@ function useritem(line,   lead, r, qc, v, n, prev) {
     if (n == "") return line
     return lead qc n substr(r, length(v) + 1)
 }
-function yamlline(line,   ind, body, item, rest, n, keyraw, key, val, v, cm, p, uv, f) {
+function yamlline(line,   ind, body, item, rest, n, keyraw, key, val, v, cm, p, uv, f, u) {
     match(line, /^[ \t]*/); ind = RLENGTH; body = substr(line, ind + 1)
     if (sblk >= 0) {
         if (body == "") return line
@@ -235,6 +225,9 @@ function yamlline(line,   ind, body, item, rest, n, keyraw, key, val, v, cm, p, 
     }
     if (blk >= 0 && body != "" && ind <= blk) blk = -1
     if (body ~ /^#/) return line
+    # A block of secret_under keys ends where a line is no deeper than its key (a "- " item
+    # at the key's own indentation is still its value).
+    if (ublk >= 0 && body != "" && (ind < ublk || (ind == ublk && substr(body, 1, 2) != "- "))) ublk = -1
     item = ""; rest = body
     if (substr(rest, 1, 2) == "- ") {
         item = "- "; rest = substr(rest, 3)
@@ -257,7 +250,8 @@ function yamlline(line,   ind, body, item, rest, n, keyraw, key, val, v, cm, p, 
     }
     if (match(v, /[ \t]+$/)) { cm = substr(v, RSTART) cm; v = substr(v, 1, RSTART - 1) }
     if (tolower(key) ~ /^secure_?json_?data$/ && v == "") { blk = ind; return line }
-    if (!(blk >= 0 && ind > blk) && !secret_name(key)) return line
+    if (v == "" && (u = secret_under(key)) != "") { ublk = ind; ukeys = u; return line }
+    if (!(blk >= 0 && ind > blk) && !secret_name(key) && !(ublk >= 0 && index(ukeys, " " key " "))) return line
     if (v == "") return line
     if (v ~ /^[|>][-+0-9]*$/) { sblk = ind; return line }
     uv = unq(v)

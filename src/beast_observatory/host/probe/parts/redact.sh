@@ -15,8 +15,10 @@ mode_for() {
     esac
 }
 
-# The redactor: parts/redact.awk.
+# The redactor: parts/redact.awk, after secret_name() and secret_under(), which build.py
+# writes from beast_observatory/secret_rules.py (the one rule of what a secret's name is).
 REDACT_AWK=$(cat <<'AWK'
+#@insert secret_rules.awk
 #@insert redact.awk
 AWK
 )
