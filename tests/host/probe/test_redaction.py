@@ -59,6 +59,15 @@ FILES = {
         "token_rotation_interval_minutes = 10\n"
     ),
     ".env": "GRAFANA_ADMIN_PASSWORD=envpw\nexport API_TOKEN=tok\nPLAIN=visible\nEMPTY_SECRET=\n",
+    # ini as configparser reads it: "key = value" and "key: value" (the first of = and :).
+    "app.conf": (
+        "[auth]\n"
+        "password: colon-pw\n"
+        "token: a=b-tok\n"
+        "api_key = x:y-key\n"
+        "user: admin\n"
+        "listen: 0.0.0.0:8080\n"
+    ),
     "docker-compose.yml": (
         "services:\n"
         "  app:\n"
@@ -117,6 +126,11 @@ EXPECTED = {
         "envpw": f"GRAFANA_ADMIN_PASSWORD={marker('envpw')}",
         "=tok": f"export API_TOKEN={marker('tok')}",
     },
+    "app.conf": {
+        "colon-pw": f"password: {marker('colon-pw')}",
+        "b-tok": f"token: {marker('a=b-tok')}",
+        "y-key": f"api_key = {marker('x:y-key')}",
+    },
     "docker-compose.yml": {
         "listpw": f"- DB_PASSWORD={marker('listpw')}",
         "quoted-key": f'- "API_KEY={marker("quoted-key")}"',
@@ -150,6 +164,7 @@ KEPT = {
         "token_rotation_interval_minutes = 10",
     ],
     ".env": ["PLAIN=visible", "EMPTY_SECRET="],
+    "app.conf": ["[auth]", "user: admin", "listen: 0.0.0.0:8080"],
     "docker-compose.yml": [
         "- REF_TOKEN=${FROM_ENV}",
         "- MODE=prod",

@@ -158,10 +158,11 @@ function record(line,   p, pre, body, eq, name, val, key, isarg, new, prev) {
     if (new == val) return line
     return pre jencode(new) "\"}"
 }
+# "key = value" or "key: value": as configparser reads ini files, the first = or : ends the key.
 function iniline(line,   p, key, val, k, v, lead) {
     if (line ~ /^[ \t]*[;#\[]/) return line
-    p = index(line, "=")
-    if (!p) return line
+    if (!match(line, /[=:]/)) return line
+    p = RSTART
     key = substr(line, 1, p - 1); val = substr(line, p + 1)
     k = key; sub(/^[ \t]*(export[ \t]+)?/, "", k); sub(/[ \t]+$/, "", k)
     v = val; sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
@@ -170,7 +171,7 @@ function iniline(line,   p, key, val, k, v, lead) {
     else v = unq(v)
     if (is_ref(v)) return line
     match(val, /^[ \t]*/)
-    return key "=" substr(val, 1, RLENGTH) mark(v)
+    return key substr(line, p, 1) substr(val, 1, RLENGTH) mark(v)
 }
 function jsonline(line,   out, rest, m, key, p, vpart, val) {
     out = ""; rest = line
