@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for the end-to-end tests: a running Docker engine with Compose v2,
-# sshd's prerequisites, Debian's Prometheus binaries and the local test images.
+# sshd's prerequisites, Debian's Prometheus binaries, shellcheck (the probe's shell is checked
+# with it) and the local test images.
 #
 # Idempotent: every step checks first, so a second run takes a few seconds.
 # CI (a fresh Debian 12 box, root, PyPI + Debian apt only, no container registry) runs it
@@ -26,7 +27,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # reverse proxy) and observatory-test/victoria-metrics:debian (a remote_write receiver) that
 # the hand-made stacks of tests/corpus run.
 APT_PACKAGES=(docker.io openssh-server prometheus prometheus-pushgateway prometheus-alertmanager
-    prometheus-node-exporter busybox-static docker-compose nginx-light victoria-metrics)
+    prometheus-node-exporter busybox-static docker-compose nginx-light victoria-metrics shellcheck)
 DOCKERD_LOG=/tmp/dockerd.log
 DOCKERD_WAIT=60
 

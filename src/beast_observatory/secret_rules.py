@@ -1,5 +1,6 @@
-"""What counts as a secret: one rule set for the spec checks, the probe (its awk is generated
-from the word lists here, see host/probe/build.py), export and the masking of plans.
+"""What counts as a secret: one rule set for the spec checks, the probe (its awk secret_name()
+and secret_under() are generated from the lists here: host/probe/secret_rules_awk.py), export
+and the masking of plans.
 
 A name is judged word by word, so that SNAKE_CASE variables, snake_case and camelCase keys and
 --dotted.flag-names read alike (GF_SECURITY_ADMIN_PASSWORD, smtp_auth_password,
@@ -10,12 +11,17 @@ inside another word is no secret (MONKEY, TOKENIZER_MODEL).
 from __future__ import annotations
 
 import re
+import string
+from collections.abc import Iterable
+from itertools import pairwise
 
 # A word holding one of these makes a name secret (tokens, smtppassword)...
 SECRET_WORDS = ("password", "passwd", "secret", "token", "credential")
 # ... as do these words exactly.
 EXACT_WORDS = ("pass",)
 KEY_WORDS = ("key", "keys", "apikey", "privatekey", "privkey", "secretkey", "accesskey")
+# ... as does "key" after one of these (api_key, private_key, access_key as two words).
+KEY_QUALIFIERS = ("api", "private", "access")
 # ... unless the last word says the value points at the secret or describes it.
 NOT_SECRET_LAST = (
     "file", "files", "path", "dir", "name", "user", "username", "url", "uri", "type", "id",
@@ -26,7 +32,12 @@ NOT_SECRET_LAST = (
 # MS Teams), Alertmanager's slack api_url, HTTP header values (a data source's
 # httpHeaderValue1, an Authorization header).
 ALWAYS_SECRET = ("webhook_url", "webhookurl", "slack_api_url", "authorization")
-ALWAYS_SECRET_PATTERN = r"^http_?header_?value[0-9]*$"
+ALWAYS_SECRET_PATTERN = r"^http_?header_?value[0-9]*$"  # noqa: S105 - a rule, not a secret
+# Keys that are secrets under a parent key only (at any depth below it): a Slack receiver's
+# api_url is its webhook URL, where another receiver's api_url is the address of a public API.
+SECRET_UNDER = {"slack_configs": ("api_url",)}
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 # Values that point at a secret instead of holding it: ${VAR}, ${VAR:-x}, $VAR, Grafana's
 # $__env{VAR} / $__file{/path} / $__vault{...}, the probe's redaction marker, Prometheus'
@@ -41,8 +52,10 @@ URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s\"']*:)([^/?#\s\
 
 def words(name: str) -> list[str]:
     """`GF_SECURITY_ADMIN_PASSWORD` -> [gf, security, admin, password]; `basicAuthPassword` ->
-    [basic, auth, password]; `--web.config.file` -> [web, config, file]."""
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    [basic, auth, password]; `--web.config.file` -> [web, config, file]. Words are ASCII
+    letters and digits: anything else parts them (str.lower would make a KELVIN SIGN a k,
+    which the probe's awk cannot do alike in every locale)."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).translate(_ASCII_LOWER)
     return [w for w in re.split(r"[^a-z0-9]+", snake) if w]
 
 
@@ -58,8 +71,12 @@ def is_secret_name(name: str) -> bool:
         return False
     if any(any(s in w for s in SECRET_WORDS) or w in EXACT_WORDS or w in KEY_WORDS for w in parts):
         return True
-    # api_key, private_key, access_key, secret_key written as two words
-    return any(a in ("api", "private", "access") and b == "key" for a, b in zip(parts, parts[1:], strict=False))
+    return any(a in KEY_QUALIFIERS and b == "key" for a, b in pairwise(parts))
+
+
+def is_secret_key(name: str, parents: Iterable[object] = ()) -> bool:
+    """Whether a configuration key of this name, below these parent keys, holds a secret."""
+    return is_secret_name(name) or any(name in SECRET_UNDER.get(str(p), ()) for p in parents)
 
 
 def is_reference(value: object) -> bool:

@@ -1,8 +1,9 @@
 """Discover a live host: what runs there, how it is configured, and how to rebuild it.
 
-- ``probe.sh`` runs on the host (one round trip) and prints JSON lines, secrets redacted there;
-- ``probe.py`` sends it through a Transport (the only host IO of discovery);
-- ``inventory.py`` parses its output into the inventory of docs/ARCHITECTURE.md (pure);
+- the probe (``host/probe/``) runs on the host (one round trip) and prints JSON lines, secrets
+  redacted there: ``build.py`` stitches its parts into one script, ``run.py`` sends it through
+  a Transport (the only host IO of discovery), ``parse.py`` turns its output into the typed
+  inventory of ``inventory.py`` (pure);
 - ``report.py`` writes ``inventory.json`` and ``DISCOVERY.md``;
 - ``export.py`` (with ``export_prometheus.py``, ``export_grafana.py``, ``mapping.py``) maps an
   inventory to a spec (pure);

@@ -12,7 +12,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from beast_observatory.secret_rules import is_reference, is_secret_name, url_password
+from beast_observatory.secret_rules import (
+    is_reference,
+    is_secret_key,
+    is_secret_name,
+    url_password,
+)
 from beast_observatory.spec.resolve import Stack
 
 SpecPath = tuple[str | int, ...]
@@ -201,7 +206,7 @@ def config_secrets(
     if isinstance(value, dict):
         for key, child in value.items():
             name = str(key)
-            is_secret = is_secret_name(name) or (name == "api_url" and "slack_configs" in at)
+            is_secret = is_secret_key(name, at)
             yield from config_secrets(child, (*at, name), secret=is_secret)
     elif isinstance(value, list):
         for i, child in enumerate(value):

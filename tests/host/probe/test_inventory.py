@@ -12,19 +12,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from beast_observatory.host.probe.inventory import (
-    duration,
-    file_errors,
-    is_secret_name,
-    parse_probe_output,
-    service_kind,
+    ApiAnswer,
+    Attachment,
+    Binding,
+    ComposeProject,
+    Docker,
+    FileRecord,
+    Healthcheck,
+    Host,
+    Inventory,
+    State,
 )
+from beast_observatory.host.probe.parse import duration, parse_probe_output
 
 CID = "f" * 64
+# inventory.json: what a report, an export and a later plan read back.
 TOP_KEYS = {
     "probe_version",
     "host",
     "docker",
     "containers",
+    "images",
     "volumes",
     "networks",
     "compose_projects",
@@ -47,11 +55,15 @@ CONTAINER_KEYS = {
     "ports",
     "networks",
     "restart_policy",
+    "restart_max",
     "healthcheck",
     "user",
     "state",
+    "config",
+    "host_config",
+    "log_options",
 }
-FILE_KEYS = {"host_path", "sha256", "size", "content", "error"}
+FILE_KEYS = {"host_path", "sha256", "size", "content", "error", "copied"}
 
 
 def b(text: str | bytes, encoding: str = "base64") -> str:
@@ -65,7 +77,7 @@ def line(**record: Any) -> str:
 
 def output(*records: str, encoding: str = "base64", end: bool = True) -> str:
     head = [
-        line(k="meta", probe_version=1, encoding=encoding, sha=True),
+        line(k="meta", probe_version=2, encoding=encoding, sha=True),
         line(k="host", hostname_b=b("vonnegut", encoding), kernel_b=b("Linux 6.1", encoding)),
         line(
             k="docker",
@@ -134,51 +146,65 @@ DETAILS = [
 ]
 
 
-def test_the_inventory_has_exactly_the_contract_keys() -> None:
+def test_the_inventory_json_has_exactly_the_contract_keys() -> None:
     inv = parse_probe_output(output(CONTAINER, *DETAILS))
-    assert set(inv) == TOP_KEYS
-    (container,) = inv["containers"]
+    data = inv.to_json()
+    assert set(data) == TOP_KEYS
+    (container,) = data["containers"]
     assert set(container) == CONTAINER_KEYS
     assert set(container["state"]) == {"status", "health", "started_at", "pid", "exit_code"}
-    assert set(container["mounts"][0]) == {"type", "source", "destination", "rw", "name"}
-    assert inv["host"] == {"hostname": "vonnegut", "kernel": "Linux 6.1"}
-    assert inv["docker"] == {
-        "available": True,
-        "server_version": "24.0.7",
-        "compose_plugin": "2.24.0",
-        "compose_standalone": None,
-        "error": None,
+    assert set(container["mounts"][0]) == {
+        "type",
+        "source",
+        "destination",
+        "rw",
+        "name",
+        "propagation",
     }
-    assert inv["problems"] == []
+    assert inv.host == Host(hostname="vonnegut", kernel="Linux 6.1")
+    assert inv.docker == Docker(
+        available=True,
+        server_version="24.0.7",
+        compose_plugin="2.24.0",
+        compose_standalone=None,
+        error=None,
+    )
+    assert inv.problems == ()
+    assert Inventory.from_json(json.loads(json.dumps(data))) == inv
 
 
 def test_a_container_is_assembled_from_its_records() -> None:
-    (c,) = parse_probe_output(output(CONTAINER, *DETAILS))["containers"]
-    assert c["name"] == "stack-prometheus-1"
-    assert c["cmd"] == [
+    (c,) = parse_probe_output(output(CONTAINER, *DETAILS)).containers
+    assert c.name == "stack-prometheus-1"
+    assert c.cmd == (
         "--config.file=/etc/prometheus/prometheus.yml",
         "--storage.tsdb.retention.time=21d",
-    ]
-    assert c["entrypoint"] == ["/bin/prometheus"]
-    assert c["env"] == {"A": "1", "B": "2=two"}
-    assert c["labels"] == {"com.docker.compose.project": "stack"}
-    assert c["networks"] == ["bridge", "stack_monitoring"]
-    assert c["repo_digests"] == ["prom/prometheus@sha256:a", "prom/prometheus@sha256:b"]
-    assert c["restart_policy"] == "no"
-    assert [m["destination"] for m in c["mounts"]] == ["/etc/prometheus", "/prometheus"]
+    )
+    assert c.entrypoint == ("/bin/prometheus",)
+    assert c.env == {"A": "1", "B": "2=two"}
+    assert c.labels == {"com.docker.compose.project": "stack"}
+    assert c.project == "stack"
+    assert c.network_names == ["bridge", "stack_monitoring"]
+    assert c.networks == (Attachment("bridge"), Attachment("stack_monitoring"))
+    assert c.repo_digests == ("prom/prometheus@sha256:a", "prom/prometheus@sha256:b")
+    assert c.restart_policy == "no"
+    assert [m.destination for m in c.mounts] == ["/etc/prometheus", "/prometheus"]
+    assert c.host_path("/etc/prometheus/rules/a.yml") == "/srv/p/rules/a.yml"
+    assert c.host_path("/prometheus/wal") is None  # a volume, not a bind
     # What the running container got (a random port) wins over what it asked for; configured-only
     # bindings (a stopped container's) count too; exposed but unpublished ports do not.
-    assert c["ports"] == {
-        "9090/tcp": [{"host_ip": "127.0.0.1", "host_port": "32768"}],
-        "9091/tcp": [{"host_ip": "", "host_port": "9091"}],
+    assert c.ports == {
+        "9090/tcp": (Binding(host_ip="127.0.0.1", host_port="32768"),),
+        "9091/tcp": (Binding(host_ip="", host_port="9091"),),
     }
-    assert c["healthcheck"] == {
-        "test": ["CMD", "wget", "-qO-", "x"],
-        "interval": "1m30s",
-        "timeout": "500ms",
-        "start_period": None,
-        "retries": 3,
-    }
+    assert c.healthcheck == Healthcheck(
+        test=("CMD", "wget", "-qO-", "x"),
+        interval="1m30s",
+        timeout="500ms",
+        start_period=None,
+        retries=3,
+    )
+    assert c.state == State("running", "healthy", "2024-01-01T00:00:00Z", 7, 0)
 
 
 def test_the_order_of_records_does_not_matter() -> None:
@@ -187,15 +213,15 @@ def test_the_order_of_records_does_not_matter() -> None:
     shuffled = records[:]
     random.Random(5).shuffle(shuffled)  # noqa: S311 - a fixed order, not a secret
     assert parse_probe_output(output(*shuffled)) == first
-    assert json.dumps(first, sort_keys=True) == json.dumps(
-        parse_probe_output(output(*records)), sort_keys=True
+    assert json.dumps(first.to_json(), sort_keys=True) == json.dumps(
+        parse_probe_output(output(*records)).to_json(), sort_keys=True
     )
 
 
 def test_hex_encoding_for_hosts_without_base64() -> None:
     inv = parse_probe_output(output(line(k="problem", msg_b=b("odd", "hex")), encoding="hex"))
-    assert inv["host"]["hostname"] == "vonnegut"
-    assert "odd" in inv["problems"]
+    assert inv.host.hostname == "vonnegut"
+    assert "odd" in inv.problems
 
 
 def test_files_in_every_scope() -> None:
@@ -234,41 +260,58 @@ def test_files_in_every_scope() -> None:
             file("dir", "/opt/deploy", "docker-compose.yml", b"x"),
         )
     )
-    (project,) = inv["compose_projects"]
-    assert project == {
-        "name": "stack",
-        "working_dir": "/srv",
-        "config_files": ["/srv/a.yml", "/srv/b.yml"],
-        "files": {
-            "/srv/a.yml": {
-                "host_path": "/h/srv/a.yml",
-                "sha256": "ab",
-                "size": 3,
-                "content": "services: {}\n",
-                "error": None,
-            }
-        },
-    }
-    prom = inv["config_files"]["prom"]
-    assert set(prom["/etc/prometheus/p.yml"]) == FILE_KEYS
-    assert prom["/etc/prometheus/p.yml"]["content"] is None
-    assert prom["/etc/prometheus/p.yml"]["error"].startswith("not UTF-8 text")
-    assert inv["directories"] == {
-        "/opt/deploy": {
-            "docker-compose.yml": {
-                "host_path": "/hdocker-compose.yml",
-                "sha256": "ab",
-                "size": 3,
-                "content": "x",
-                "error": None,
-            }
-        },
+    (project,) = inv.compose_projects
+    assert project == ComposeProject(
+        name="stack",
+        working_dir="/srv",
+        config_files=("/srv/a.yml", "/srv/b.yml"),
+        files={"/srv/a.yml": FileRecord("/h/srv/a.yml", "ab", 3, "services: {}\n", None)},
+    )
+    prom = inv.config_files["prom"]
+    assert set(inv.to_json()["config_files"]["prom"]["/etc/prometheus/p.yml"]) == FILE_KEYS
+    assert prom["/etc/prometheus/p.yml"].content is None
+    assert str(prom["/etc/prometheus/p.yml"].error).startswith("not UTF-8 text")
+    assert inv.directories == {
+        "/opt/deploy": {"docker-compose.yml": FileRecord("/hdocker-compose.yml", "ab", 3, "x")},
         "/opt/empty": {},
     }
-    assert file_errors(inv) == [
+    assert list(inv.file_errors()) == [
         ("container prom", "/etc/prometheus/gone.yml", "no such file"),
-        ("container prom", "/etc/prometheus/p.yml", prom["/etc/prometheus/p.yml"]["error"]),
+        ("container prom", "/etc/prometheus/p.yml", prom["/etc/prometheus/p.yml"].error),
     ]
+
+
+def test_files_copied_out_of_a_container_get_the_host_path_of_their_bind() -> None:
+    """docker cp reads what the container sees: a file that came through a bind mount is
+    that bind's host file; one of the image, or edited inside the container, has none."""
+
+    def copied(path: str) -> str:
+        return line(
+            k="file",
+            scope="container",
+            owner_b=b("stack-prometheus-1"),
+            path_b=b(path),
+            host_path_b=b(""),
+            copied=True,
+            sha256="ab",
+            size=1,
+            error_b=None,
+            content_b=b("x"),
+        )
+
+    inv = parse_probe_output(
+        output(
+            CONTAINER,
+            *DETAILS,
+            copied("/etc/prometheus/prometheus.yml"),
+            copied("/etc/console_libraries/menu.lib"),
+        )
+    )
+    files = inv.config_files["stack-prometheus-1"]
+    assert files["/etc/prometheus/prometheus.yml"] == FileRecord(
+        "/srv/p/prometheus.yml", "ab", 1, "x", copied=True
+    )
+    assert files["/etc/console_libraries/menu.lib"].host_path == ""
 
 
 def test_apis_answers_and_silences() -> None:
@@ -294,36 +337,40 @@ def test_apis_answers_and_silences() -> None:
             api("/api/v1/status/config", 200, None, more={"too_large": True}),
         )
     )
-    answers = inv["apis"]["prom"]
+    answers = inv.apis["prom"]
     assert list(answers) == sorted(answers)
-    assert answers["/api/v1/status/buildinfo"] == {
-        "status": 200,
-        "body": {"status": "success", "data": {"version": "2.53.2"}},
-    }
-    assert answers["/api/v1/status/flags"] == {"status": 401, "body": "Unauthorized\n"}
-    assert inv["problems"] == [
+    assert answers["/api/v1/status/buildinfo"] == ApiAnswer(
+        200, {"status": "success", "data": {"version": "2.53.2"}}
+    )
+    assert answers["/api/v1/status/flags"] == ApiAnswer(401, "Unauthorized\n")
+    assert inv.problems == (
         "prom: /api/v1/status/config: the answer was too large to keep",
         "prom: /api/v1/status/flags answered HTTP 401",
         "prom: /api/v1/targets did not answer (connection refused)",
-    ]
+    )
 
 
 def test_broken_output_keeps_what_came_before() -> None:
     text = output(CONTAINER, "not json at all", line(k="mystery"), end=False)
     inv = parse_probe_output(text, stderr="sh: killed\n", exit_code=137)
-    assert len(inv["containers"]) == 1
-    assert any("line 5 is not JSON" in p for p in inv["problems"])
-    assert any("unknown record 'mystery'" in p for p in inv["problems"])
-    assert any("ended early (exit code 137)" in p for p in inv["problems"])
-    assert "probe stderr: sh: killed" in inv["problems"]
+    assert len(inv.containers) == 1
+    assert any("line 5 is not JSON" in p for p in inv.problems)
+    assert any("unknown record 'mystery'" in p for p in inv.problems)
+    assert any("ended early (exit code 137)" in p for p in inv.problems)
+    assert "probe stderr: sh: killed" in inv.problems
+
+
+def test_another_probe_version_is_a_problem() -> None:
+    text = output().replace('"probe_version":2', '"probe_version":1')
+    assert "probe version 1 is not 2" in parse_probe_output(text).problems
 
 
 def test_no_output_at_all_is_a_problem_not_a_crash() -> None:
     inv = parse_probe_output("", stderr="sh: not found", exit_code=127)
-    assert inv["containers"] == []
-    assert inv["docker"]["available"] is False
-    assert any("printed no header" in p for p in inv["problems"])
-    assert "Docker is not available: the probe did not report on Docker" in inv["problems"]
+    assert inv.containers == ()
+    assert inv.docker.available is False
+    assert any("printed no header" in p for p in inv.problems)
+    assert "Docker is not available: the probe did not report on Docker" in inv.problems
 
 
 @pytest.mark.parametrize(
@@ -341,50 +388,7 @@ def test_durations(ns: int | None, text: str | None) -> None:
     assert duration(ns) == text
 
 
-@pytest.mark.parametrize(
-    ("image", "entrypoint", "kind"),
-    [
-        ("prom/prometheus:v2.53.2", [], "prometheus"),
-        ("registry:5000/prom/prometheus@sha256:ab", [], "prometheus"),
-        ("quay.io/prometheus/pushgateway", [], "pushgateway"),
-        ("debian-built:1", ["/usr/bin/prometheus-pushgateway"], "pushgateway"),
-        ("prom/alertmanager", [], "alertmanager"),
-        ("prom/node-exporter:v1.8.2", [], "node_exporter"),
-        ("grafana/grafana-oss:11.2.0", ["/run.sh"], "grafana"),
-        ("grafana/grafana", [], "grafana"),
-        ("observatory-test/grafana-standin:debian", [], "grafana"),
-        ("grafana/loki:3.0", [], None),
-        ("prom/blackbox-exporter", [], None),
-        ("prometheus-blackbox-exporter", [], None),
-        ("mybuild", ["/bin/prometheus"], "prometheus"),
-        ("busybox", ["sh"], None),
-    ],
-)
-def test_service_kind(image: str, entrypoint: list[str], kind: str | None) -> None:
-    assert service_kind(image, entrypoint) == kind
-
-
-@pytest.mark.parametrize(
-    ("name", "secret"),
-    [
-        ("GF_SECURITY_ADMIN_PASSWORD", True),
-        ("GF_SECURITY_ADMIN_PASSWORD__FILE", False),
-        ("API_KEY", True),
-        ("secret_key", True),
-        ("SLACK_WEBHOOK_URL", True),
-        ("ROOT_URL", False),
-        ("TOKEN_TTL", False),
-        ("PATH", False),
-        ("cookie_secure", False),
-        ("CREDENTIALS", True),
-        ("PRIVATE_KEY", True),
-    ],
-)
-def test_secret_names(name: str, secret: bool) -> None:
-    assert is_secret_name(name) is secret
-
-
 @given(st.lists(st.text(max_size=40), max_size=20))
 def test_the_parser_never_raises(lines: list[str]) -> None:
     inv = parse_probe_output("\n".join(lines))
-    assert set(inv) == TOP_KEYS
+    assert set(inv.to_json()) == TOP_KEYS

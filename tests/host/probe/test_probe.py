@@ -1,6 +1,7 @@
-"""probe.sh against a stand-in `docker` (see probe_env.py): the branches an engine rarely shows.
+"""The probe against a stand-in `docker` (see probe_env.py): the branches an engine rarely shows.
 
-What a real engine shows is tested for real in tests/e2e/test_discover_export.py.
+What a real engine shows is tested for real in test_probe_engine.py and
+tests/e2e/test_discover_export.py.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from typing import Any
 
 import pytest
 
-from beast_observatory.host.probe.inventory import parse_probe_output
-from beast_observatory.host.probe.run import probe_argv, probe_script
+from beast_observatory.host.probe.build import probe_script
+from beast_observatory.host.probe.inventory import ApiAnswer, Container, Docker, Inventory, Volume
+from beast_observatory.host.probe.parse import parse_probe_output
+from beast_observatory.host.probe.run import probe_argv
 from beast_observatory.host.transport.local import LocalTransport
 
-from .probe_env import BUSYBOX, US, fake_docker, probe, tool_dir
+from .probe_env import BUSYBOX, bind, fake_docker, image_lines, inspect_lines, probe, tool_dir
 
 SHELLS = [
     "dash",
@@ -39,97 +42,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def inspect_lines(
-    cid: str,
-    name: str,
-    image: str,
-    *,
-    entrypoint: list[str],
-    cmd: list[str],
-    env: list[str],
-    labels: dict[str, str],
-    mounts: list[dict[str, Any]],
-    ports: dict[str, list[dict[str, str]]],
-    running: bool = True,
-    healthcheck: list[str] | None = None,
-) -> str:
-    """What probe.sh's CONTAINER_TEMPLATE makes docker print for one container."""
-    record = {
-        "k": "container",
-        "id": cid,
-        "name": f"/{name}",
-        "image": image,
-        "image_id": "sha256:" + "1" * 64,
-        "user": "",
-        "restart_policy": "unless-stopped",
-        "healthcheck": None
-        if healthcheck is None
-        else {"Interval": 30_000_000_000, "Timeout": 0, "StartPeriod": 0, "Retries": 3},
-        "mounts": mounts,
-        "port_bindings": ports,
-        "ports": ports,
-        "state": {
-            "status": "running" if running else "exited",
-            "health": None,
-            "started_at": "2024-01-01T00:00:00Z",
-            "pid": 42,
-            "exit_code": 0,
-        },
-    }
-    lines = [json.dumps(record, separators=(",", ":"))]
-    lines += [
-        json.dumps({"k": "arg", "c": cid, "f": "entrypoint", "i": i, "v": a}, separators=(",", ":"))
-        for i, a in enumerate(entrypoint)
-    ]
-    lines += [
-        json.dumps({"k": "arg", "c": cid, "f": "cmd", "i": i, "v": a}, separators=(",", ":"))
-        for i, a in enumerate(cmd)
-    ]
-    lines += [
-        json.dumps(
-            {"k": "arg", "c": cid, "f": "healthcheck", "i": i, "v": a}, separators=(",", ":")
-        )
-        for i, a in enumerate(healthcheck or [])
-    ]
-    lines += [json.dumps({"k": "env", "c": cid, "v": e}, separators=(",", ":")) for e in env]
-    lines += [
-        json.dumps({"k": "label", "c": cid, "v": f"{k}={v}"}, separators=(",", ":"))
-        for k, v in sorted(labels.items())
-    ]
-    lines += [json.dumps({"k": "net", "c": cid, "v": "bridge"}, separators=(",", ":"))]
-    published = " ".join(
-        f"{p}={b['HostIp']}:{b['HostPort']}" for p, bs in ports.items() for b in bs
-    )
-    lines.append(
-        US.join(
-            [
-                "@svc",
-                cid,
-                f"/{name}",
-                image,
-                "sha256:" + "1" * 64,
-                " ".join(entrypoint) + " ",
-                " ".join(cmd) + " ",
-                "true" if running else "false",
-                published + " ",
-            ]
-        )
-    )
-    lines += [US.join(["@mnt", cid, m["Type"], m["Source"], m["Destination"]]) for m in mounts]
-    lines.append(
-        US.join(
-            [
-                "@proj",
-                labels.get("com.docker.compose.project", ""),
-                labels.get("com.docker.compose.project.working_dir", ""),
-                labels.get("com.docker.compose.project.config_files", ""),
-                "",
-            ]
-        )
-    )
-    return "\n".join(lines) + "\n"
 
 
 PUSHGATEWAY_STATUS = {"status": "success", "data": {"build_information": {"version": "1.9.0"}}}
@@ -195,13 +107,8 @@ def host(
         env=["API_TOKEN=env-secret", "MULTI=line1\nline2", 'QUOTED_PASSWORD=a"b\\c', "PATH=/bin"],
         labels=labels,
         mounts=[
-            {"Type": "bind", "Source": str(config), "Destination": "/etc/prometheus", "RW": False},
-            {
-                "Type": "bind",
-                "Source": str(root / "gone.yml"),
-                "Destination": "/etc/prometheus/extra.yml",
-                "RW": False,
-            },
+            bind(config, "/etc/prometheus"),
+            bind(root / "gone.yml", "/etc/extra.yml"),
             {
                 "Type": "volume",
                 "Name": "v",
@@ -217,22 +124,14 @@ def host(
         "pg",
         "prom/pushgateway",
         entrypoint=["/bin/pushgateway"],
-        cmd=[],
-        env=[],
-        labels={},
-        mounts=[],
         ports={"9091/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(pushgateway_port)}]},  # noqa: S104
     )
     inspect += inspect_lines(
         APP_ID,
         "app",
         "busybox:latest",
-        entrypoint=[],
         cmd=["sleep", "1"],
-        env=[],
-        labels={},
-        mounts=[{"Type": "bind", "Source": "/", "Destination": "/host", "RW": False}],
-        ports={},
+        mounts=[bind("/", "/host")],
         running=False,
     )
     bin_dir = tool_dir(root, busybox=request.param == "busybox")
@@ -243,9 +142,7 @@ def host(
             "compose version": "2.40.3\n",
             "ps -aq": f"{PROM_ID}\n{GONE_ID}\n{PG_ID}\n{APP_ID}\n",
             "inspect --type": inspect,
-            "image inspect": '{"k":"image","id":"sha256:'
-            + "1" * 64
-            + '","repo_digests":["prom/prometheus@sha256:abc"],"repo_tags":[]}\n',
+            "image inspect": image_lines(repo_digests=["prom/prometheus@sha256:abc"], repo_tags=[]),
             "volume ls": "v\n",
             "volume inspect": (
                 '{"k":"volume","name":"v","driver":"local","labels":null,"mountpoint":"/x"}\n'
@@ -257,6 +154,7 @@ def host(
             "inspect --type": f"Error: No such object: {GONE_ID}\n",
             f"exec {PROM_ID}": "wget: can't connect to remote host: Connection refused\n",
         },
+        copies={f"{PROM_ID}:/etc/prometheus": config},
     )
     run = probe(bin_dir, [str(root / "nowhere")])
     return {"root": root, "run": run, "inv": run.inventory, "port": port}
@@ -266,79 +164,82 @@ def sha12(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
+def container(inv: Inventory, name: str) -> Container:
+    return next(c for c in inv.containers if c.name == name)
+
+
 def test_a_container_that_vanished_is_a_problem_not_a_crash(host: dict[str, Any]) -> None:
-    inv = host["inv"]
-    assert [c["name"] for c in inv["containers"]] == ["app", "hand-prometheus-1", "pg"]
-    assert any(GONE_ID in p and "went away" in p for p in inv["problems"])
+    inv: Inventory = host["inv"]
+    assert [c.name for c in inv.containers] == ["app", "hand-prometheus-1", "pg"]
+    assert any(GONE_ID in p and "went away" in p for p in inv.problems)
 
 
 def test_env_labels_and_flags_are_redacted_on_the_host(host: dict[str, Any]) -> None:
-    prom = next(c for c in host["inv"]["containers"] if c["name"] == "hand-prometheus-1")
-    assert prom["env"]["API_TOKEN"] == f"<redacted sha256:{sha12('env-secret')}>"
+    prom = container(host["inv"], "hand-prometheus-1")
+    assert prom.env["API_TOKEN"] == f"<redacted sha256:{sha12('env-secret')}>"
     quoted = 'a"b\\c'  # the value as the container has it: a, quote, b, backslash, c
-    assert prom["env"]["QUOTED_PASSWORD"] == f"<redacted sha256:{sha12(quoted)}>"
-    assert prom["env"]["MULTI"] == "line1\nline2"
-    assert prom["labels"]["vault.token"] == f"<redacted sha256:{sha12('label-secret')}>"
-    assert prom["cmd"][1] == f"--web.auth-token=<redacted sha256:{sha12('flag-secret')}>"
-    assert prom["cmd"][0] == "--config.file=/etc/prometheus/prometheus.yml"
-    assert prom["repo_digests"] == ["prom/prometheus@sha256:abc"]
-    raw = json.dumps(host["inv"])
+    assert prom.env["QUOTED_PASSWORD"] == f"<redacted sha256:{sha12(quoted)}>"
+    assert prom.env["MULTI"] == "line1\nline2"
+    assert prom.labels["vault.token"] == f"<redacted sha256:{sha12('label-secret')}>"
+    assert prom.cmd[1] == f"--web.auth-token=<redacted sha256:{sha12('flag-secret')}>"
+    assert prom.cmd[0] == "--config.file=/etc/prometheus/prometheus.yml"
+    assert prom.repo_digests == ("prom/prometheus@sha256:abc",)
+    raw = json.dumps(host["inv"].to_json())
     for secret in ("env-secret", "label-secret", "flag-secret", "dotenv-token"):
         assert secret not in raw
 
 
-def test_config_files_come_through_the_mounts(host: dict[str, Any]) -> None:
-    files = host["inv"]["config_files"]["hand-prometheus-1"]
+def test_config_comes_out_of_the_container_and_through_the_mounts(host: dict[str, Any]) -> None:
+    """The config directory is copied out of the container (docker cp), its files keep the
+    host path of the bind mount they came through; a mount outside it is read on the host."""
+    files = host["inv"].config_files["hand-prometheus-1"]
     root: Path = host["root"]
-    assert files["/etc/prometheus/prometheus.yml"]["content"] == "global:\n  scrape_interval: 20s\n"
-    assert files["/etc/prometheus/prometheus.yml"]["host_path"] == str(
-        root / "prometheus" / "prometheus.yml"
-    )
-    assert files["/etc/prometheus/rules/a.yml"]["size"] == len("groups: []\n")
-    assert files["/etc/prometheus/data.bin"]["error"] == "binary file: content not read"
-    assert (
-        files["/etc/prometheus/data.bin"]["sha256"] == hashlib.sha256(b"\x00\x01binary").hexdigest()
-    )
-    assert files["/etc/prometheus/extra.yml"]["error"] == "no such file"
+    config = files["/etc/prometheus/prometheus.yml"]
+    assert config.content == "global:\n  scrape_interval: 20s\n"
+    assert config.copied is True
+    assert config.host_path == str(root / "prometheus" / "prometheus.yml")
+    assert files["/etc/prometheus/rules/a.yml"].size == len("groups: []\n")
+    assert files["/etc/prometheus/data.bin"].error == "binary file: content not read"
+    assert files["/etc/prometheus/data.bin"].sha256 == hashlib.sha256(b"\x00\x01binary").hexdigest()
+    assert files["/etc/extra.yml"].error == "no such file"
+    assert files["/etc/extra.yml"].copied is False
+    assert files["/etc/extra.yml"].host_path == str(root / "gone.yml")
     assert not any(p.startswith("/prometheus") for p in files)  # the data volume is skipped
-    assert (
-        "app" not in host["inv"]["config_files"]
-    )  # not a known service: its / mount is never read
+    # Not a known service: its / mount is never read.
+    assert "app" not in host["inv"].config_files
 
 
 def test_compose_projects_with_their_files(host: dict[str, Any]) -> None:
-    (project,) = host["inv"]["compose_projects"]
+    (project,) = host["inv"].compose_projects
     root: Path = host["root"]
-    assert project["name"] == "hand"
-    assert project["config_files"] == [
+    assert project.name == "hand"
+    assert project.config_files == (
         str(root / "docker-compose.yml"),
         f"{root}/missing-override.yml",
-    ]
-    assert project["files"][f"{root}/missing-override.yml"]["error"] == "no such file"
+    )
+    assert project.files[f"{root}/missing-override.yml"].error == "no such file"
     assert (
-        project["files"][str(root / ".env")]["content"]
+        project.files[str(root / ".env")].content
         == f"API_TOKEN=<redacted sha256:{sha12('dotenv-token')}>\n"
     )
-    assert "- API_TOKEN=<redacted" in project["files"][str(root / "docker-compose.yml")]["content"]
+    assert "- API_TOKEN=<redacted" in str(project.files[str(root / "docker-compose.yml")].content)
 
 
 def test_an_api_that_answers_through_curl_or_busybox_wget(host: dict[str, Any]) -> None:
-    assert host["inv"]["apis"]["pg"] == {
-        "/api/v1/status": {"status": 200, "body": PUSHGATEWAY_STATUS}
-    }
+    assert host["inv"].apis["pg"] == {"/api/v1/status": ApiAnswer(200, PUSHGATEWAY_STATUS)}
 
 
 def test_an_api_that_does_not_answer_is_recorded(host: dict[str, Any]) -> None:
-    answers = host["inv"]["apis"]["hand-prometheus-1"]
+    answers = host["inv"].apis["hand-prometheus-1"]
     assert set(answers) == {
         "/api/v1/status/config",
         "/api/v1/status/flags",
         "/api/v1/status/buildinfo",
         "/api/v1/targets",
     }
-    assert all(a == {"status": 0, "body": None} for a in answers.values())
+    assert all(a == ApiAnswer(0, None) for a in answers.values())
     problems = [
-        p for p in host["inv"]["problems"] if p.startswith("hand-prometheus-1: /api/v1/targets")
+        p for p in host["inv"].problems if p.startswith("hand-prometheus-1: /api/v1/targets")
     ]
     assert len(problems) == 1
     assert f"127.0.0.1:{host['port']}" in problems[0]
@@ -346,18 +247,18 @@ def test_an_api_that_does_not_answer_is_recorded(host: dict[str, Any]) -> None:
 
 
 def test_a_missing_directory_and_the_docker_versions(host: dict[str, Any]) -> None:
-    inv = host["inv"]
+    inv: Inventory = host["inv"]
     root: Path = host["root"]
-    assert inv["directories"] == {str(root / "nowhere"): {}}
-    assert f"directory {root / 'nowhere'}: no such directory" in inv["problems"]
-    assert inv["docker"] == {
-        "available": True,
-        "server_version": "20.10.24-fake",
-        "compose_plugin": "2.40.3",
-        "compose_standalone": None,
-        "error": None,
-    }
-    assert inv["volumes"] == [{"name": "v", "driver": "local", "labels": {}, "mountpoint": "/x"}]
+    assert inv.directories == {str(root / "nowhere"): {}}
+    assert f"directory {root / 'nowhere'}: no such directory" in inv.problems
+    assert inv.docker == Docker(
+        available=True,
+        server_version="20.10.24-fake",
+        compose_plugin="2.40.3",
+        compose_standalone=None,
+        error=None,
+    )
+    assert inv.volumes == (Volume(name="v", driver="local", labels={}, mountpoint="/x"),)
 
 
 def test_one_round_trip_and_the_bytes_it_costs(host: dict[str, Any]) -> None:
@@ -377,9 +278,9 @@ def test_a_docker_whose_daemon_is_down(tmp_path: Path) -> None:
         },
     )
     inv = probe(bin_dir).inventory
-    assert inv["docker"]["available"] is False
-    assert inv["docker"]["error"].startswith("Cannot connect to the Docker daemon")
-    assert inv["containers"] == []
+    assert inv.docker.available is False
+    assert str(inv.docker.error).startswith("Cannot connect to the Docker daemon")
+    assert inv.containers == ()
 
 
 def test_the_script_is_posix_sh_that_reads_nothing_more_from_stdin() -> None:
@@ -414,10 +315,10 @@ def test_an_unprivileged_user_gets_a_report_not_a_crash() -> None:
         inv = parse_probe_output(result.text, result.stderr.decode(), result.exit_code)
     finally:
         shutil.rmtree(root)
-    files = inv["directories"][str(root)]
-    assert files["locked.yml"]["error"].startswith("cannot read: ")
-    assert "Permission denied" in files["locked.yml"]["error"]
-    assert files["open.yml"]["content"] == "ok: true\n"
-    assert inv["docker"]["available"] is False
-    assert "permission denied" in inv["docker"]["error"]
-    assert not any("ended early" in p for p in inv["problems"])
+    files = inv.directories[str(root)]
+    assert str(files["locked.yml"].error).startswith("cannot read: ")
+    assert "Permission denied" in str(files["locked.yml"].error)
+    assert files["open.yml"].content == "ok: true\n"
+    assert inv.docker.available is False
+    assert "permission denied" in str(inv.docker.error)
+    assert not any("ended early" in p for p in inv.problems)

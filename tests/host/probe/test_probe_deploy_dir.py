@@ -18,6 +18,6 @@ def test_releases_are_read_by_manifest_only(tmp_path: Path) -> None:
 
     inventory = probe_host(LocalTransport(), dirs=[str(tmp_path)])
 
-    files = inventory["directories"][str(tmp_path)]
+    files = inventory.directories[str(tmp_path)]
     assert sorted(files) == ["prometheus/prometheus.yml", "releases/0001-abc/manifest.json"]
-    assert files["releases/0001-abc/manifest.json"]["content"] == '{"files": {}}\n'
+    assert files["releases/0001-abc/manifest.json"].content == '{"files": {}}\n'

@@ -1,21 +1,22 @@
 """Secrets that are not behind a secret-looking NAME never leave the host either: files that are
 a secret whole (mounted secrets, keys, password files), credentials inside URLs and curl/wget's
-`-u user:password` (healthchecks, commands, compose files). The real probe.sh, with dash/mawk
+`-u user:password` (healthchecks, commands, compose files). The real probe, with dash/mawk
 and busybox sh/awk, against the stand-in `docker` of probe_env.py."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from beast_observatory.discover.report import SECRET_FILE, write_report
+from beast_observatory.host.probe.inventory import Container, FileRecord, Healthcheck
 
-from .probe_env import BUSYBOX, fake_docker, probe, tool_dir
-from .test_probe import inspect_lines
+from .probe_env import BUSYBOX, bind, fake_docker, inspect_lines, probe, tool_dir
 
 SHELLS = [
     "dash",
@@ -102,9 +103,12 @@ def host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     (root / "secrets").mkdir()
     (root / "secrets" / "db").write_text("DirSecretPw\n")
     (root / "docker-compose.yml").write_text(COMPOSE)
-
-    def bind(source: Path, destination: str) -> dict[str, Any]:
-        return {"Type": "bind", "Source": str(source), "Destination": destination, "RW": False}
+    # What the container sees at /etc/grafana (docker cp reads through its mounts): the
+    # folder, and the single files mounted into it.
+    seen = root / "seen-etc-grafana"
+    shutil.copytree(grafana, seen)
+    for name in ("tls.key", "htpasswd", "slack_token"):
+        shutil.copy(root / name, seen / name)
 
     labels = {
         "com.docker.compose.project": "obs",
@@ -165,6 +169,7 @@ def host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             "network ls": "",
             "compose version": "2.20.0\n",
         },
+        copies={f"{GRAFANA_ID}:/etc/grafana": seen},
     )
     inv = probe(bin_dir).inventory
     out = root / "report"
@@ -177,41 +182,43 @@ def host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     }
 
 
-def container(host: Any, name: str) -> dict[str, Any]:
-    return next(c for c in host["inv"]["containers"] if c["name"] == name)
+def container(host: Any, name: str) -> Container:
+    return next(c for c in host["inv"].containers if c.name == name)
 
 
 @pytest.mark.parametrize("secret", SECRETS)
 def test_no_secret_reaches_the_inventory_or_the_report(host: Any, secret: str) -> None:
-    assert secret not in json.dumps(host["inv"])
+    assert secret not in json.dumps(host["inv"].to_json())
     assert secret not in host["json"]
     assert secret not in host["md"]
 
 
 def test_secret_files_are_fingerprinted_never_read(host: Any) -> None:
-    files = host["inv"]["config_files"]["grafana"]
+    files = host["inv"].config_files["grafana"]
     root: Path = host["root"]
-    for path, source in (
-        ("/run/secrets/gf_security_admin_password", root / "admin_password"),
-        ("/run/secrets/extra/db", root / "secrets" / "db"),
-        ("/etc/grafana/tls.key", root / "tls.key"),
-        ("/etc/grafana/htpasswd", root / "htpasswd"),
-        ("/etc/grafana/slack_token", root / "slack_token"),
+    for path, source, copied in (
+        ("/run/secrets/gf_security_admin_password", root / "admin_password", False),
+        ("/run/secrets/extra/db", root / "secrets" / "db", False),
+        # Copied out of the container with its config folder; the host path is the bind's.
+        ("/etc/grafana/tls.key", root / "tls.key", True),
+        ("/etc/grafana/htpasswd", root / "htpasswd", True),
+        ("/etc/grafana/slack_token", root / "slack_token", True),
     ):
         data = source.read_bytes()
-        assert files[path] == {
-            "host_path": str(source),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "size": len(data),
-            "content": None,
-            "error": SECRET_FILE,
-        }, path
+        assert files[path] == FileRecord(
+            host_path=str(source),
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            content=None,
+            error=SECRET_FILE,
+            copied=copied,
+        ), path
     # The configuration beside them is still read (and redacted).
-    assert files["/etc/grafana/grafana.ini"]["content"] == (
+    assert files["/etc/grafana/grafana.ini"].content == (
         f"[database]\nurl = mysql://grafana:{marker('IniDbPw')}@db:3306/grafana\n"
         "[server]\nroot_url = http://localhost:3000/\n"
     )
-    assert files["/etc/grafana/provisioning/datasources/ds.yml"]["content"] == (
+    assert files["/etc/grafana/provisioning/datasources/ds.yml"].content == (
         f"datasources:\n  - name: Loki\n    url: http://reader:{marker('DsUrlPw')}@loki:3100\n"
         "  - name: Ref\n    url: http://reader:$__env{LOKI_PW}@loki:3100\n"
     )
@@ -227,41 +234,43 @@ def test_the_report_names_secret_files_apart_from_failures(host: Any) -> None:
 
 def test_url_credentials_in_env_labels_and_commands(host: Any) -> None:
     grafana = container(host, "grafana")
-    assert grafana["env"] == {
+    assert grafana.env == {
         "GF_DATABASE_URL": f"mysql://grafana:{marker('EnvUrlPw')}@db:3306/grafana",
         "GF_SECURITY_ADMIN_PASSWORD__FILE": "/run/secrets/gf_security_admin_password",
         "GF_SERVER_ROOT_URL": "http://localhost:3000/",
     }
-    assert grafana["labels"]["backup.target"] == (
+    assert grafana.labels["backup.target"] == (
         f"https://backup:{marker('LabelUrlPw')}@backup.example/"
     )
-    assert grafana["cmd"] == [f"cfg:default.database.url=postgres://g:{marker('CmdUrlPw')}@db/g"]
+    assert grafana.cmd == (f"cfg:default.database.url=postgres://g:{marker('CmdUrlPw')}@db/g",)
 
 
 def test_healthcheck_credentials(host: Any) -> None:
-    shell = container(host, "grafana")["healthcheck"]
-    assert shell["test"] == [
+    shell = container(host, "grafana").healthcheck
+    assert isinstance(shell, Healthcheck)
+    assert shell.test == (
         "CMD-SHELL",
         f"curl -fsS -u admin:{marker('HcShellPw')} http://localhost:3000/api/health"
         f" && wget -qO- http://admin:{marker('HcUrlPw')}@localhost:3000/"
         " && curl -u admin:$GF_PW x",  # a reference: kept
-    ]
-    assert shell["interval"] == "30s"
+    )
+    assert shell.interval == "30s"
     app = container(host, "app")
-    assert app["healthcheck"]["test"] == [
+    assert app.healthcheck is not None
+    assert app.healthcheck.test == (
         "CMD",
         "curl",
         "-u",
         f"admin:{marker('HcExecPw')}",
         f"--user=bob:{marker('HcEqPw')}",
         "http://x/",
-    ]
-    assert app["cmd"] == ["-u", "1000:1000"]  # a uid:gid pair is no password
+    )
+    assert app.cmd == ("-u", "1000:1000")  # a uid:gid pair is no password
 
 
 def test_compose_files(host: Any) -> None:
-    (project,) = host["inv"]["compose_projects"]
-    text = project["files"][str(host["root"] / "docker-compose.yml")]["content"]
+    (project,) = host["inv"].compose_projects
+    text = project.files[str(host["root"] / "docker-compose.yml")].content
     assert text == (
         COMPOSE.replace("ComposeUrlPw", marker("ComposeUrlPw"))
         .replace("ComposeListPw", marker("ComposeListPw"))
@@ -288,10 +297,10 @@ def test_secret_files_in_a_directory(tmp_path: Path) -> None:
     read = {"prometheus.yml": "global: {}\n", "keycloak.json": "{}\n", "monkey.yml": "a: 1\n"}
     for name, text in {**secret, **read}.items():
         (d / name).write_text(text)
-    files = probe(tool_dir(tmp_path), [str(d)]).inventory["directories"][str(d)]
+    files = probe(tool_dir(tmp_path), [str(d)]).inventory.directories[str(d)]
     for name, text in secret.items():
-        assert files[name]["content"] is None, name
-        assert files[name]["error"] == SECRET_FILE, name
-        assert files[name]["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+        assert files[name].content is None, name
+        assert files[name].error == SECRET_FILE, name
+        assert files[name].sha256 == hashlib.sha256(text.encode()).hexdigest()
     for name, text in read.items():
-        assert files[name]["content"] == text, name
+        assert files[name].content == text, name

@@ -1,4 +1,4 @@
-"""Secrets are redacted by probe.sh ON THE HOST: the real script, run here with dash/mawk and
+"""Secrets are redacted by the probe ON THE HOST: the real script, run here with dash/mawk and
 with busybox sh/awk (what small hosts have), on files holding secrets in every form we know."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from beast_observatory.host.probe.inventory import is_secret_name
+from beast_observatory.secret_rules import is_secret_name
 
 from .probe_env import BUSYBOX, probe, tool_dir
 
@@ -59,6 +59,15 @@ FILES = {
         "token_rotation_interval_minutes = 10\n"
     ),
     ".env": "GRAFANA_ADMIN_PASSWORD=envpw\nexport API_TOKEN=tok\nPLAIN=visible\nEMPTY_SECRET=\n",
+    # ini as configparser reads it: "key = value" and "key: value" (the first of = and :).
+    "app.conf": (
+        "[auth]\n"
+        "password: colon-pw\n"
+        "token: a=b-tok\n"
+        "api_key = x:y-key\n"
+        "user: admin\n"
+        "listen: 0.0.0.0:8080\n"
+    ),
     "docker-compose.yml": (
         "services:\n"
         "  app:\n"
@@ -81,6 +90,18 @@ FILES = {
     "alertmanager.yml": (
         "global:\n  slack_api_url: https://hooks.example/T0/B0/XYZ\n"
         "  smtp_auth_password: 'smtp pw'\n"
+        "receivers:\n"
+        "- name: team\n"
+        "  slack_configs:\n"
+        "  - api_url: https://hooks.example/T1/B1/ReceiverHook  # the webhook itself\n"
+        "    channel: '#alerts'\n"
+        "  opsgenie_configs:\n"
+        "  - api_url: https://api.opsgenie.com/\n"
+        "    api_key: og-key\n"
+        "- name: other\n"
+        "  webhook_configs:\n"
+        "    - url: http://relay:8080/\n"
+        "      api_url: http://relay:8080/api\n"
     ),
     "dashboard.json": (
         '{"title": "x", "secureJsonData": {"token": "js0n-t0k"}, "password": "", "uid": "u"}\n'
@@ -105,6 +126,11 @@ EXPECTED = {
         "envpw": f"GRAFANA_ADMIN_PASSWORD={marker('envpw')}",
         "=tok": f"export API_TOKEN={marker('tok')}",
     },
+    "app.conf": {
+        "colon-pw": f"password: {marker('colon-pw')}",
+        "b-tok": f"token: {marker('a=b-tok')}",
+        "y-key": f"api_key = {marker('x:y-key')}",
+    },
     "docker-compose.yml": {
         "listpw": f"- DB_PASSWORD={marker('listpw')}",
         "quoted-key": f'- "API_KEY={marker("quoted-key")}"',
@@ -113,8 +139,14 @@ EXPECTED = {
         "c2VjcmV0": marker("c2VjcmV0"),
     },
     "alertmanager.yml": {
-        "hooks.example": f"slack_api_url: {marker('https://hooks.example/T0/B0/XYZ')}",
+        "XYZ": f"slack_api_url: {marker('https://hooks.example/T0/B0/XYZ')}",
         "smtp pw": f'smtp_auth_password: "{marker("smtp pw")}"',
+        # A Slack receiver's api_url is its webhook URL (secret_rules.SECRET_UNDER).
+        "ReceiverHook": (
+            f"  - api_url: {marker('https://hooks.example/T1/B1/ReceiverHook')}"
+            "  # the webhook itself"
+        ),
+        "og-key": f"api_key: {marker('og-key')}",
     },
     "dashboard.json": {"js0n-t0k": f'"token": "{marker("js0n-t0k")}"'},
 }
@@ -132,6 +164,7 @@ KEPT = {
         "token_rotation_interval_minutes = 10",
     ],
     ".env": ["PLAIN=visible", "EMPTY_SECRET="],
+    "app.conf": ["[auth]", "user: admin", "listen: 0.0.0.0:8080"],
     "docker-compose.yml": [
         "- REF_TOKEN=${FROM_ENV}",
         "- MODE=prod",
@@ -139,6 +172,12 @@ KEPT = {
         "after: kept",
     ],
     "dashboard.json": ['"password": ""', '"title": "x"'],
+    "alertmanager.yml": [
+        "    channel: '#alerts'",
+        "  - api_url: https://api.opsgenie.com/",  # the address of a public API
+        "- name: other",
+        "      api_url: http://relay:8080/api",
+    ],
 }
 
 
@@ -153,9 +192,9 @@ def redacted(
         (config / name).write_text(text)
     bin_dir = tool_dir(root, busybox=request.param == "busybox")
     run = probe(bin_dir, [str(config)])
-    files = run.inventory["directories"][str(config)]
-    assert run.inventory["docker"]["available"] is False  # no docker on this PATH
-    return {name: record["content"] for name, record in files.items()}
+    files = run.inventory.directories[str(config)]
+    assert run.inventory.docker.available is False  # no docker on this PATH
+    return {name: str(record.content) for name, record in files.items()}
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
@@ -229,7 +268,7 @@ def test_the_host_and_python_agree_on_secret_names(tmp_path: Path) -> None:
     directory.mkdir()
     (directory / "all.env").write_text("".join(f"{n}=value-of-{n}\n" for n in names))
     run = probe(tool_dir(tmp_path), [str(directory)])
-    content = run.inventory["directories"][str(directory)]["all.env"]["content"]
+    content = str(run.inventory.directories[str(directory)]["all.env"].content)
     redacted_on_host = {
         line.split("=", 1)[0] for line in content.splitlines() if "<redacted" in line
     }

@@ -197,8 +197,10 @@ class Inventory:
     volumes: tuple[Volume, ...] = ()
     networks: tuple[Network, ...] = ()
     compose_projects: tuple[ComposeProject, ...] = ()
-    config_files: dict[str, dict[str, FileRecord]] = field(default_factory=dict)  # container name -> path
-    directories: dict[str, dict[str, FileRecord]] = field(default_factory=dict)  # deploy dir -> path
+    # container name -> path -> file
+    config_files: dict[str, dict[str, FileRecord]] = field(default_factory=dict)
+    # deploy directory -> path -> file
+    directories: dict[str, dict[str, FileRecord]] = field(default_factory=dict)
     apis: dict[str, dict[str, ApiAnswer]] = field(default_factory=dict)  # container name -> path
     problems: tuple[str, ...] = ()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -158,7 +157,8 @@ def _ports(record: Mapping[str, Any]) -> dict[str, tuple[Binding, ...]]:
         # What was asked for ("9090:9090" is one binding, which the engine may show twice,
         # on 0.0.0.0 and ::), unless it asked for any free port.
         asked = [b for b in configured.get(port) or [] if isinstance(b, dict)]
-        binds = asked if asked and all(b.get("HostPort") for b in asked) else live.get(port) or asked
+        fixed = asked and all(b.get("HostPort") for b in asked)
+        binds = asked if fixed else live.get(port) or asked
         rows = {
             (str(b.get("HostIp") or ""), str(b.get("HostPort") or ""))
             for b in binds
@@ -209,7 +209,9 @@ def _pairs(details: list[dict[str, Any]], kind: str) -> dict[str, str]:
     return dict(sorted(_split_pair(str(d.get("v", ""))) for d in details if d.get("k") == kind))
 
 
-def _container(record: Mapping[str, Any], details: list[dict[str, Any]], images: Mapping[str, Image]) -> Container:
+def _container(
+    record: Mapping[str, Any], details: list[dict[str, Any]], images: Mapping[str, Image]
+) -> Container:
     args = _args(details, "cmd", "entrypoint", "healthcheck")
     networks = sorted(
         (
@@ -409,12 +411,12 @@ def _with_host_paths(
     out: dict[str, dict[str, FileRecord]] = {}
     for owner, records in sorted(files.items()):
         container = by_name.get(owner)
-        fixed = {}
-        for path, record in sorted(records.items()):
-            if record.copied and container is not None:
-                record = replace(record, host_path=container.host_path(path) or "")
-            fixed[path] = record
-        out[owner] = fixed
+        out[owner] = {
+            path: replace(record, host_path=container.host_path(path) or "")
+            if record.copied and container is not None
+            else record
+            for path, record in sorted(records.items())
+        }
     return out
 
 
@@ -438,8 +440,7 @@ def parse_probe_output(stdout: str, stderr: str = "", exit_code: int = 0) -> Inv
         iid: _image(rec, parts.details.get(iid, [])) for iid, rec in sorted(parts.images.items())
     }
     containers = [
-        _container(rec, parts.details.get(cid, []), images)
-        for cid, rec in parts.containers.items()
+        _container(rec, parts.details.get(cid, []), images) for cid, rec in parts.containers.items()
     ]
     project_files = _files_by(parts, dec, "project")
     dirs: dict[str, dict[str, FileRecord]] = {

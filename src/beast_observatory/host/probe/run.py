@@ -5,18 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any
 
+from beast_observatory.host.probe.build import probe_script
 from beast_observatory.host.probe.inventory import Inventory
 from beast_observatory.host.probe.parse import parse_probe_output
 from beast_observatory.host.transport.base import Transport
 
 PROBE_TIMEOUT = 600.0
-
-
-def probe_script() -> bytes:
-    return (resources.files("beast_observatory.host.probe") / "probe.sh").read_bytes()
 
 
 def probe_argv(dirs: Sequence[str] = ()) -> list[str]:
