@@ -235,7 +235,8 @@ def grafana_provisioning(project: str) -> dict[str, Any]:
             continue
         doc = yaml.safe_load(data) or {}
         for ds in doc.get("datasources") or []:
-            sources[f"{ds.get('orgId', 1)}/{ds['name']}"] = ds
+            # Grafana reads a null like an absent key (Go's YAML decoding)
+            sources[f"{ds.get('orgId', 1)}/{ds['name']}"] = {k: v for k, v in ds.items() if v is not None}
         deleted += doc.get("deleteDatasources") or []
         for p in doc.get("providers") or []:
             providers[p["name"]] = p
@@ -259,8 +260,8 @@ def grafana_provisioning(project: str) -> dict[str, Any]:
 def containers(project: str) -> dict[str, Any]:
     """Per compose service: container name, networks with the aliases others use, published
     ports, and where its data lives (named volumes, writable host folders)."""
-    out = {}
-    for c in project_containers(project):
+    out: dict[str, Any] = {}
+    for c in sorted(project_containers(project), key=lambda c: c["Name"], reverse=True):
         labels = c["Config"]["Labels"]
         service = labels["com.docker.compose.service"]
         auto = {service, c["Name"].lstrip("/"), c["Id"][:12]}
@@ -279,13 +280,15 @@ def containers(project: str) -> dict[str, Any]:
             if m["Type"] == "volume" and not re.fullmatch(r"[0-9a-f]{64}", m.get("Name") or "")
         )
         binds = {m["Destination"]: (m["Source"], m["RW"]) for m in c["Mounts"] if m["Type"] == "bind"}
-        out[service] = {
-            "name": c["Name"].lstrip("/"),
+        names = [c["Name"].lstrip("/"), *(out.get(service) or {}).get("names", [])]
+        out[service] = {  # replicas of one service: every name, the rest of the first one
+            "names": sorted(names),
             "networks": networks,
             "ports": ports,
             "volumes": volumes,
             "binds": binds,
-            "network_mode": c["HostConfig"].get("NetworkMode"),
+            # host, none, container:<id>; the engine writes one of the networks otherwise
+            "network_mode": mode if (mode := c["HostConfig"].get("NetworkMode") or "") in ("host", "none") or mode.startswith("container:") else "",
         }
     return out
 
@@ -335,6 +338,15 @@ def lost_folders(before: Mapping[str, Any], after: Mapping[str, Any], deploy: st
     return out
 
 
+_IP = re.compile(r"^\d+\.\d+\.\d+\.\d+(:\d+)$")
+
+
+def _by_role(found: Mapping[tuple[str, str], str]) -> list[tuple[str, str, str]]:
+    """Targets with container addresses (found by service discovery) stand for their role:
+    a recreated container gets another address."""
+    return sorted((job, _IP.sub(r"<container>\1", inst), health) for (job, inst), health in found.items())
+
+
 def differences(before: Snapshot, after: Snapshot, *, label: str, deploy: str) -> list[str]:
     """What the stack does differently after the takeover (the new external label aside)."""
     out = []
@@ -345,11 +357,8 @@ def differences(before: Snapshot, after: Snapshot, *, label: str, deploy: str) -
     for job in sorted(set(old["jobs"]) | set(new["jobs"])):
         if old["jobs"].get(job) != new["jobs"].get(job):
             out.append(f"scrape job {job}: {old['jobs'].get(job)} -> {new['jobs'].get(job)}")
-    if set(before.targets) != set(after.targets):
-        out.append(f"targets: {sorted(before.targets)} -> {sorted(after.targets)}")
-    lost = [t for t, h in before.targets.items() if h == "up" and after.targets.get(t) != "up"]
-    if lost:
-        out.append(f"targets no longer up: {lost}")
+    if _by_role(before.targets) != _by_role(after.targets):
+        out.append(f"targets: {_by_role(before.targets)} -> {_by_role(after.targets)}")
     if before.rules != after.rules:
         out.append(f"rule groups: {sorted(before.rules)} -> {sorted(after.rules)}")
     for key in ("datasources", "deleted", "providers", "dashboards"):
@@ -360,7 +369,7 @@ def differences(before: Snapshot, after: Snapshot, *, label: str, deploy: str) -
         out.append(f"services: {sorted(before.containers)} -> {sorted(after.containers)}")
     for service in sorted(set(before.containers) & set(after.containers)):
         b, a = before.containers[service], after.containers[service]
-        for key in ("name", "networks", "ports", "volumes", "network_mode"):
+        for key in ("names", "networks", "ports", "volumes", "network_mode"):
             if b[key] != a[key]:
                 out.append(f"{service} {key}: {b[key]} -> {a[key]}")
         out += [f"{service} data {lost}" for lost in lost_folders(b["binds"], a["binds"], deploy)]

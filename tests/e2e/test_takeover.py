@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,8 +185,14 @@ def test_take_over_without_changing_what_it_does(workspace: Workspace, tmp_path:
     applied = ws.remote("apply", "--auto-approve", *flags)
     assert applied.exit_code == 0, applied.explain()
     hand.wait_ready()
-    after = Snapshot.of(hand.project)
-    assert differences(before, after, label=LABEL, deploy=str(ws.deploy)) == []
+    deadline = time.monotonic() + 60  # targets of recreated containers: scraped in a moment
+    while True:
+        after = Snapshot.of(hand.project)
+        found = differences(before, after, label=LABEL, deploy=str(ws.deploy))
+        if not found or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert found == [], "\n".join(found)
     assert after.config["global"]["external_labels"][LABEL] == "herbert"
 
     again = ws.remote("plan")

@@ -45,7 +45,7 @@ def api_script(project: str, base: str = "http://127.0.0.1:9090") -> str:
         [
             f"c=$({prom})",
             f"echo {MARK}targets",
-            f'docker exec "$c" wget -q -O - {shlex.quote(base + "/api/v1/targets?state=active")} 2>/dev/null',
+            f'docker exec "$c" wget -q -O - {shlex.quote(base + "/api/v1/targets")} 2>/dev/null',
             f"echo; echo {MARK}rules",
             f'docker exec "$c" wget -q -O - {shlex.quote(base + "/api/v1/rules")} 2>/dev/null',
             "echo",
@@ -110,24 +110,31 @@ def down_targets(inventory: Inventory, project: str) -> frozenset[tuple[str, str
         body = answer.body if answer else None
         data = body.get("data") if isinstance(body, dict) else None
         for t in (data or {}).get("activeTargets") or [] if isinstance(data, dict) else []:
-            labels = t.get("labels") or {}
             if t.get("health") != "up":
-                down.add((str(labels.get("job")), str(labels.get("instance"))))
+                down.add(_target_key(t))
     return frozenset(down)
 
 
+def _target_key(t: dict[str, Any]) -> tuple[str, str]:
+    """A target as prometheus.yml declares it: its scrape pool (job_name) and the address it
+    was given (relabelling may change its job and instance labels, not these)."""
+    discovered = t.get("discoveredLabels") or {}
+    labels = t.get("labels") or {}
+    return (
+        str(t.get("scrapePool") or labels.get("job")),
+        str(discovered.get("__address__") or labels.get("instance")),
+    )
+
+
 def target_problems(targets: Any, wanted: set[tuple[str, str]]) -> list[str]:
-    active = (targets or {}).get("data", {}).get("activeTargets") or []
-    health = {
-        (
-            t.get("labels", {}).get("job") or t.get("scrapePool"),
-            t.get("labels", {}).get("instance"),
-        ): t
-        for t in active
-    }
+    data = (targets or {}).get("data", {})
+    health = {_target_key(t): t for t in data.get("activeTargets") or []}
+    dropped = {_target_key(t) for t in data.get("droppedTargets") or []}
     problems = []
     for job, instance in sorted(wanted):
         t = health.get((job, instance))
+        if t is None and (job, instance) in dropped:
+            continue  # its relabelling drops it, as written
         if t is None:
             problems.append(f"scrape target {job}/{instance}: not loaded by Prometheus")
         elif t.get("health") != "up":

@@ -253,7 +253,7 @@ class ExportContext:
             return key
         key = sanitize_name(real)
         self.networks[key] = {"external": True, "name": real}
-        self.local.setdefault("networks", {})[key] = {"external": False}
+        self.local.setdefault("networks", {})[key] = {"external": False, "name": None}
         return key
 
     def volume_key(self, real: str) -> str:
@@ -271,7 +271,7 @@ class ExportContext:
             return key
         key = sanitize_name(real)
         self.volumes[key] = {"external": True, "name": real}
-        self.local.setdefault("volumes", {})[key] = {"external": False}
+        self.local.setdefault("volumes", {})[key] = {"external": False, "name": None}
         self.note(
             f"volume {real} is not the project's own: the spec uses it as an external volume "
             "(the local environment makes its own)"

@@ -41,7 +41,7 @@ read_configs_and_apis() {
                 fi ;;
         esac
     done <"$tmp/plan"
-    while IFS="$US" read -r tag a_name a_id a_kind a_running a_port a_pub; do
+    while IFS="$US" read -r tag a_name a_id a_kind a_running a_port a_pub a_prefix; do
         [ "$tag" = A ] || continue
         case "$a_kind" in
             prometheus) a_paths="/api/v1/status/config /api/v1/status/flags /api/v1/status/buildinfo /api/v1/targets" ;;
@@ -61,7 +61,7 @@ read_configs_and_apis() {
             a_base="http://$a_ip:${a_pub##*:}"
         fi
         for a_path in $a_paths; do
-            ask_api "$a_name" "$a_id" "$a_running" "$a_base" "$a_port" "$a_path"
+            ask_api "$a_name" "$a_id" "$a_running" "$a_base" "$a_port" "$a_path" "$a_prefix"
         done
     done <"$tmp/plan"
 }
@@ -80,11 +80,11 @@ http_get() {
 }
 
 ask_api() {
-    q_name=$1 q_id=$2 q_running=$3 q_base=$4 q_port=$5 q_path=$6
+    q_name=$1 q_id=$2 q_running=$3 q_base=$4 q_port=$5 q_path=$6 q_prefix=${7:-}
     q_code=000 q_via=host q_err=
     if [ -n "$q_base" ]; then
-        q_code=$(http_get "$q_base$q_path")
-        [ "$q_code" = 000 ] && q_err="$q_base$q_path: $(first_line "$tmp/herr")"
+        q_code=$(http_get "$q_base$q_prefix$q_path")
+        [ "$q_code" = 000 ] && q_err="$q_base$q_prefix$q_path: $(first_line "$tmp/herr")"
     else
         q_err="port $q_port is not published"
     fi
@@ -92,7 +92,7 @@ ask_api() {
         # Not reachable from the host: ask from inside the container (busybox wget).
         q_via=container
         : >"$tmp/body"
-        if $TMO docker exec "$q_id" wget -q -O - "http://127.0.0.1:$q_port$q_path" \
+        if $TMO docker exec "$q_id" wget -q -O - "http://127.0.0.1:$q_port$q_prefix$q_path" \
             >"$tmp/body" 2>"$tmp/herr" </dev/null; then
             q_code=200 q_err=
         else

@@ -27,6 +27,13 @@ function flag(cmd, name,   n, i, w, a) {
     return ""
 }
 function dirname(p) { if (p !~ /\//) return ""; sub(/\/[^\/]*$/, "", p); return p }
+# The path a server is under: --web.route-prefix, else the path of --web.external-url.
+function prefix(cmd,   p, e) {
+    p = flag(cmd, "web.route-prefix")
+    if (p == "") { e = flag(cmd, "web.external-url"); if (e != "") { sub(/^[A-Za-z]+:\/\/[^\/]*/, "", e); p = e } }
+    sub(/\/+$/, "", p)
+    return p
+}
 function port_of(addr) { if (addr == "") return ""; sub(/.*:/, "", addr); return addr }
 FNR == NR && $1 == "@svc" {
     cname = $3; sub(/^\//, "", cname); cname_of[$2] = cname
@@ -47,7 +54,7 @@ FNR == NR && $1 == "@svc" {
     pub = ""
     n = split($9, ps, " ")
     for (i = 1; i <= n; i++) if (index(ps[i], lp "/tcp=") == 1) { pub = substr(ps[i], length(lp "/tcp=") + 1); break }
-    print "A" FS cname FS $2 FS k FS $8 FS lp FS pub
+    print "A" FS cname FS $2 FS k FS $8 FS lp FS pub FS prefix($7)
     next
 }
 FNR != NR && $1 == "@mnt" && ($2 in cname_of) && !(($2 in kind) && kind[$2] == "node_exporter") {
