@@ -42,8 +42,9 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 # Values that point at a secret instead of holding it: ${VAR}, ${VAR:-x}, $VAR, Grafana's
 # $__env{VAR} / $__file{/path} / $__vault{...}, the probe's redaction marker, Prometheus'
 # <secret> placeholder, and an export's FILL-IN-SECRET placeholder.
+# (${VAR:-value} is no reference: its default is the value whenever VAR is unset.)
 REFERENCE = re.compile(
-    r"^(\$\{?[A-Za-z_][A-Za-z0-9_]*(:?[-?][^}]*)?\}?|\$__(env|file|vault)\{[^}]+\}"
+    r"^(\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*(:?\?[^}]*|:?-)?\}|\$__(env|file|vault)\{[^}]+\}"
     r"|<redacted( sha256:[0-9a-f]{12})?>|<secret>|FILL-IN-SECRET-([0-9a-f]{12}|unknown))$"
 )
 # scheme://user:PASSWORD@host: the password of a URL's userinfo (group 2).

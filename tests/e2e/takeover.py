@@ -312,9 +312,31 @@ class Snapshot:
         )
 
 
+SECRET_FILES = "/tmp/observatory-secrets/"  # noqa: S108 - inside the containers
+
+
+def same_secret_form(value: Any) -> Any:
+    """A secret Prometheus shows as <secret> and the same secret read from a file the tool
+    writes (password -> password_file) are one setting: the value is the same."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, str) and k.endswith("_file") and v.startswith(SECRET_FILES):
+                out[k.removesuffix("_file")] = "<secret>"
+            else:
+                out[k] = same_secret_form(v)
+        return out
+    if isinstance(value, list):
+        return [same_secret_form(v) for v in value]
+    return value
+
+
 def without_label(config: dict[str, Any], label: str) -> dict[str, Any]:
     out = json.loads(json.dumps(config))
-    (out.get("global") or {}).get("external_labels", {}).pop(label, None)
+    glob = out.get("global") or {}
+    glob.get("external_labels", {}).pop(label, None)
+    if glob.get("external_labels") == {}:
+        del glob["external_labels"]
     return out
 
 
@@ -350,7 +372,8 @@ def _by_role(found: Mapping[tuple[str, str], str]) -> list[tuple[str, str, str]]
 def differences(before: Snapshot, after: Snapshot, *, label: str, deploy: str) -> list[str]:
     """What the stack does differently after the takeover (the new external label aside)."""
     out = []
-    old, new = without_label(before.config, label), without_label(after.config, label)
+    old = same_secret_form(without_label(before.config, label))
+    new = same_secret_form(without_label(after.config, label))
     for key in ("global", "alerting", "remote_write", "remote_read"):
         if old.get(key) != new.get(key):
             out.append(f"prometheus {key}: {old.get(key)} -> {new.get(key)}")

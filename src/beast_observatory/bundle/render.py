@@ -58,6 +58,26 @@ def kind_parts(stack: Stack, key: str, files: Mapping[str, bytes]) -> KindParts:
     return node_exporter.compose_parts(stack)
 
 
+def mountpoints(
+    parts: KindParts, volumes: list[Any], files: Mapping[str, bytes]
+) -> dict[str, bytes]:
+    """Empty files where a mount lands inside the kind's read-only config folder: docker
+    cannot make the mount point in a read-only mount, so the release carries it."""
+    if parts.config_mount is None:
+        return {}
+    folder, directory = parts.config_mount
+    out = {}
+    for entry in volumes:
+        target = str(entry.get("target") or "") if isinstance(entry, dict) else (
+            str(entry).split(":")[1] if str(entry).count(":") >= 1 else ""
+        )
+        if target.startswith(directory.rstrip("/") + "/"):
+            path = f"{folder}/{target[len(directory.rstrip('/')) + 1 :]}"
+            if path not in files:
+                out[path] = b""
+    return out
+
+
 def _networks(stack: Stack) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, net in stack.networks.items():
@@ -154,10 +174,11 @@ def render_stack(stack: Stack, assets: Assets, matches: Matches) -> Bundle:
         if not svc.enabled:
             continue
         own = kind_files(stack, key, assets, matches)
+        parts = kind_parts(stack, key, own)
+        own.update(mountpoints(parts, svc.volumes, own))
         ship = shipped_files(shipped_sources(svc.volumes), assets, matches)
         files.update(own)
         files.update(ship)
-        parts = kind_parts(stack, key, own)
         services[stack.service_name(key)] = compose_service(stack, key, svc, parts, volumes, ship)
     for name in sorted(stack.services.extra):
         service, ship = render_extra(stack, name, stack.services.extra[name], assets, matches)

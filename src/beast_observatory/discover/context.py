@@ -221,7 +221,9 @@ class ExportContext:
         return _VARIABLE.sub(one, value)
 
     def references(self, value: str) -> str:
-        """value as it is; the variables it names must be set in the host's new .env."""
+        """value as it is (a default the probe redacted dropped: ``${NAME:-<redacted>}`` ->
+        ``${NAME}``); the variables it names must be set in the host's new .env."""
+        value = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-<redacted[^>]*>\}", r"${\1}", value)
         for m in _VARIABLE.finditer(value):
             if m.group(0) != "$$":
                 self.secrets.add(m.group(1) or m.group(4))
@@ -286,3 +288,46 @@ class ExportContext:
         if is_redacted(value):
             return self.secret_env(name, why)
         return value
+
+
+def _fragment_variable(written: Any, index: int, flag: str) -> str | None:
+    """The variable the compose file used for an argument: the one of the same flag
+    (``--x=${NAME:-...}``), else the one at the same place."""
+    args = [str(a) for a in written] if isinstance(written, list) else str(written or "").split()
+    same = [a for a in args if flag and a.partition("=")[0] == flag]
+    candidates = same or (args[index : index + 1] if index < len(args) else [])
+    for arg in candidates:
+        m = re.search(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", arg)
+        if m:
+            return m.group(1)
+    return None
+
+
+def scrub_args(ctx: ExportContext, args: list[str], written: Any, what: str) -> list[str]:
+    """Arguments with every redacted secret made a reference (``${NAME}``, compose fills it
+    from the host's .env): the variable the compose file used, else one named after the flag."""
+    out = []
+    for i, arg in enumerate(args):
+        if not MARKER.search(arg):
+            out.append(arg)
+            continue
+        flag, eq, _ = arg.partition("=")
+        name = _fragment_variable(written, i, flag if eq else "") or variable_for(
+            flag.lstrip("-") if eq else what
+        )
+        ref = ctx.secret_env(name, f"{what}: argument {flag if eq else i} holds a secret")
+        out.append(MARKER.sub(lambda _m: ref, arg))
+    return out
+
+
+def scrub(ctx: ExportContext, value: Any, key: str = "SECRET") -> Any:
+    """Every redaction marker left in spec data -> a ${VAR} reference, so the spec never holds
+    a marker (compose fills references in environment, labels and commands alike)."""
+    if isinstance(value, dict):
+        return {k: scrub(ctx, v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(ctx, v, key) for v in value]
+    if isinstance(value, str) and MARKER.search(value):
+        name = variable_for(key)
+        return MARKER.sub(lambda _m: ctx.secret_env(name, f"{key} holds a secret"), value)
+    return value

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from beast_observatory.discover.context import ExportContext, dotenv, sanitize_name
+from beast_observatory.discover.context import ExportContext, dotenv, sanitize_name, scrub
 from beast_observatory.errors import ObservatoryError
 from beast_observatory.host.probe.inventory import Container, Inventory
 from beast_observatory.kinds.alertmanager import read as alertmanager
@@ -264,6 +264,7 @@ def export_spec(
         extras[name] = {**read_extra(ctx, c, name), **_scale(ctx, c, len(groups[ctx.service_name(c)]))}
     if extras:
         services["extra"] = dict(sorted(extras.items()))
+    services = scrub(ctx, services)
     name = (
         sanitize_name((chosen or "observatory").lower()).replace(".", "-")[:40].strip("-_")
         or "observatory"

@@ -94,8 +94,11 @@ def status_script(
         f"  c=$(docker ps -q --filter label=com.docker.compose.project={shlex.quote(project)} "
         '--filter "label=com.docker.compose.service=$1" | head -n 1)',
         # no `wget -T` in containers: Debian's busybox-static wget crashes with it
-        '  [ -n "$c" ] && docker exec "$c" wget -q -O /dev/null "$2" >/dev/null 2>&1 \\',
-        "    && echo 200 || echo 000",
+        '  [ -n "$c" ] || { echo 000; return; }',
+        '  if out=$(docker exec "$c" wget -q -O /dev/null "$2" 2>&1); then echo 200; return; fi',
+        # busybox wget says "server returned error: HTTP/1.1 401 Unauthorized": that answers
+        "  code=$(printf '%s' \"$out\" | sed -n 's/.*HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' | head -n 1)",
+        '  echo "${code:-000}"',
         "}",
     ]
     for ep in endpoints:

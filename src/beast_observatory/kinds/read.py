@@ -219,6 +219,9 @@ def mount_entry(ctx: ExportContext, c: Container, m: Mount, service: str) -> tup
             "on another host put it at the same path"
         )
         return host, host
+    if not m.rw:  # read-only, and the probe did not read it: keep it as it is everywhere
+        ctx.note(f"{c.name}: {m.source} (at {dest}) stays a path on the host")
+        return host, host
     ctx.note(f"{c.name}: {m.source} (at {dest}) is data: it stays where it is on the host")
     local = f"{sanitize_name(service)}-{sanitize_name(posixpath.basename(m.source))}"
     ctx.local.setdefault("volumes", {})[local] = {}
@@ -229,8 +232,18 @@ def volumes(ctx: ExportContext, c: Container, service: str, skip: Iterable[str])
     """Every mount but those under skip (the kind's config and data)."""
     out = Volumes()
     roots = list(skip)
+    files = ctx.files_of(c)
     for m in c.mounts:
         if under(m.destination, roots) or any(under(r, [m.destination]) for r in roots):
+            record = files.get(m.destination.rstrip("/"))
+            kept = m.type == "bind" and record is not None and record.content is None
+            if not kept:
+                continue  # the kind's configuration carries it
+            # a file the kind cannot carry (a secret, never read): it stays on the host
+            ctx.note(f"{c.name}: {m.source} (at {m.destination}) stays a file on the host")
+            entry = f"{m.source}:{m.destination}{_mode(ctx, c, m)}"
+            out.entries.append(entry)
+            out.local.append(entry)
             continue
         entry, local = mount_entry(ctx, c, m, service)
         if entry is not None:

@@ -50,34 +50,61 @@ def secret_path(name: str) -> str:
     return f"{SECRETS_DIR}/{name}"
 
 
-def _name_for(path: tuple[str | int, ...], taken: Mapping[str, Any]) -> str:
-    parts = [w for p in path if isinstance(p, str) for w in words(p)][-4:]
-    base = "-".join(parts) or "secret"
+def _label(doc: Any, path: tuple[str | int, ...]) -> str:
+    """What the secret belongs to: the nearest job_name or name along path (a scrape job, a
+    receiver, a remote_write endpoint), else the section it is in."""
+    found, node = "", doc
+    for part in path[:-1]:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+        if isinstance(node, dict):
+            found = str(node.get("job_name") or node.get("name") or found)
+    return found or (str(path[0]) if path else "")
+
+
+def _name_for(doc: Any, path: tuple[str | int, ...], taken: Mapping[str, Any]) -> str:
+    """A name for the secret at path: webhook-basic-auth-password, node-basic-auth-password."""
+    keys = [str(p) for p in path if isinstance(p, str)][-2:]
+    parts = [*words(_label(doc, path)), *(w for k in keys for w in words(k))]
+    base = re.sub(r"-+", "-", "-".join(parts)).strip("-") or "secret"
     name, n = base, 2
     while name in taken:
         name, n = f"{base}-{n}", n + 1
     return name
 
 
+def _variable(prefix: str, name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", f"{prefix}_{name}".upper())
+
+
 def carry(
-    value: Any, secrets: dict[str, str], prefix: str, at: tuple[str | int, ...] = ()
+    value: Any,
+    secrets: dict[str, str],
+    prefix: str,
+    at: tuple[str | int, ...] = (),
+    root: Any = None,
 ) -> Any:
     """value with every redacted secret that has a *_file form turned into that form;
     secrets gets name -> the variable of the host's .env that will hold it."""
+    root = value if root is None else root
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, child in value.items():
             path = (*at, str(key))
             form = file_form(path)
             if isinstance(child, str) and _MARKER.match(child) and form is not None:
-                name = _name_for(path, secrets)
-                secrets[name] = re.sub(r"[^A-Z0-9]", "_", f"{prefix}_{name}".upper())
+                name = _name_for(root, path, secrets)
+                secrets[name] = _variable(prefix, name)
                 out[form] = secret_path(name)
             else:
-                out[key] = carry(child, secrets, prefix, path)
+                out[key] = carry(child, secrets, prefix, path, root)
         return out
     if isinstance(value, list):
-        return [carry(v, secrets, prefix, (*at, i)) for i, v in enumerate(value)]
+        return [carry(v, secrets, prefix, (*at, i), root) for i, v in enumerate(value)]
     return value
 
 
@@ -117,8 +144,8 @@ def carry_text(text: str, secrets: dict[str, str], prefix: str) -> str:
         match = pattern.match(line)
         if match is None:
             continue
-        name = _name_for(path, secrets)
-        secrets[name] = re.sub(r"[^A-Z0-9]", "_", f"{prefix}_{name}".upper())
+        name = _name_for(doc, path, secrets)
+        secrets[name] = _variable(prefix, name)
         end = "\n" if line.endswith("\n") else ""
         lines[pos.line - 1] = f"{match.group(1)}{form}{match.group(3)}{secret_path(name)}{end}"
     return "".join(lines)

@@ -38,12 +38,21 @@ from beast_observatory.plan.mounts import data_moves, planned_mounts
 from beast_observatory.plan.semantic import bundle_changes
 from beast_observatory.yamlio import load_yaml
 
-DATA_DIRS = {
-    "prometheus": "/prometheus",
-    "grafana": "/var/lib/grafana",
-    "alertmanager": "/alertmanager",
-    "pushgateway": "/pushgateway",
-}
+def live_data_dir(kind: str | None, c: Container) -> str | None:
+    """Where the running container keeps its data, as its kind's reader sees it."""
+    from beast_observatory.kinds.alertmanager import read as alertmanager  # noqa: PLC0415
+    from beast_observatory.kinds.prometheus import read as prometheus  # noqa: PLC0415
+    from beast_observatory.kinds.pushgateway import read as pushgateway  # noqa: PLC0415
+
+    if kind == "prometheus":
+        return prometheus.facts(c).data_dir
+    if kind == "alertmanager":
+        return alertmanager.facts(c).data_dir
+    if kind == "pushgateway":
+        return pushgateway.facts(c).data_dir
+    if kind == "grafana":
+        return (c.env.get("GF_PATHS_DATA") or "/var/lib/grafana").rstrip("/")
+    return None
 
 
 def service_kinds(compose: Mapping[str, Any]) -> dict[str, str]:
@@ -159,7 +168,14 @@ def _takeover_reasons(
     if wd and posixpath.normpath(wd) != posixpath.normpath(directory):
         reasons.append(f"compose project folder {wd} -> {directory}")
     reasons += _config_moves(live, planned, directory)
-    data_dir = DATA_DIRS.get(kind or "")
+    env = desired.get("environment") or {}
+    written = sorted(k.removeprefix("OBSERVATORY_SECRET_").lower() for k in env if str(k).startswith("OBSERVATORY_SECRET_"))
+    if written:
+        reasons.append(
+            "secrets written into the container at start from the host's .env, where its "
+            f"configuration reads them (/tmp/observatory-secrets/): {', '.join(written)}"
+        )
+    data_dir = live_data_dir(kind, live)
     in_memory = kind == "pushgateway" and not any("--persistence.file" in str(a) for a in live.cmd)
     if in_memory:
         data_dir = None  # nothing on disk to lose: the in-memory metrics are said below

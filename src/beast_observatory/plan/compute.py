@@ -57,6 +57,22 @@ def _flag_reasons(live: list[str], desired: list[str]) -> list[str]:
     return reasons
 
 
+def _same_command(desired: list[Any], live: list[str]) -> bool:
+    """An argument with a variable (a secret from .env) matches whatever the container got:
+    its value never leaves the host."""
+    if len(desired) != len(live):
+        return False
+    for want, have in zip(desired, live, strict=True):
+        want = str(want)
+        if "$" in want:
+            head = want.split("$", 1)[0]
+            if not have.startswith(head):
+                return False
+        elif want != have:
+            return False
+    return True
+
+
 def _live_ports(c: Container) -> set[str]:
     out = set()
     for cport, binds in c.ports.items():
@@ -75,7 +91,7 @@ def container_reasons(desired: Mapping[str, Any], live: Container) -> list[str]:
     reasons = []
     if desired.get("image") != live.image:
         reasons.append(f"image {live.image} -> {desired.get('image')}")
-    if "command" in desired and list(desired["command"]) != list(live.cmd):
+    if "command" in desired and not _same_command(list(desired["command"]), list(live.cmd)):
         reasons += _flag_reasons(list(live.cmd), list(desired["command"])) or ["command changed"]
     if (want := _desired_ports(desired)) and want != _live_ports(live):
         before = ", ".join(sorted(_live_ports(live))) or "none"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from beast_observatory.discover.context import ExportContext
+from beast_observatory.discover.context import ExportContext, scrub_args
 from beast_observatory.host.probe.inventory import Container
 from beast_observatory.kinds.identity import identity, resources
 from beast_observatory.kinds.read import (
@@ -30,9 +30,9 @@ def read_extra(ctx: ExportContext, c: Container, name: str) -> dict[str, Any]:
             f"image it built ({c.image}): on another host build or load it first"
         )
     if tuple(c.entrypoint) != image.entrypoint:
-        out["entrypoint"] = list(c.entrypoint)
+        out["entrypoint"] = scrub_args(ctx, list(c.entrypoint), fragment.get("entrypoint"), name)
     if tuple(c.cmd) != image.cmd or "entrypoint" in out:
-        out["command"] = list(c.cmd)
+        out["command"] = scrub_args(ctx, list(c.cmd), fragment.get("command"), name)
     if ports := port_entries(c):
         out["ports"] = ports
     if env := environment(ctx, c, None):

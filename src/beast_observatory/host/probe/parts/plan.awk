@@ -46,7 +46,9 @@ FNR == NR && $1 == "@svc" {
     if (k == "grafana") { data[$2] = " /var/lib/grafana "; lp = ""; dp = 3000; cfg = "/etc/grafana/grafana.ini" }
     if (k == "pushgateway") { data[$2] = " /pushgateway " dirname(flag($7, "persistence.file")) " "; lp = port_of(flag($7, "web.listen-address")); dp = 9091; cfg = flag($7, "web.config.file") }
     if (k == "alertmanager") { data[$2] = " /alertmanager " flag($7, "storage.path") " "; lp = port_of(flag($7, "web.listen-address")); dp = 9093; cfg = flag($7, "config.file"); if (cfg == "") cfg = "/etc/alertmanager/alertmanager.yml" }
-    if (k == "node_exporter") next
+    # node-exporter has no config folder of its own: its mounts are read like another
+    # service's (single files and read-only folders).
+    if (k == "node_exporter") { delete kind[$2]; next }
     # The config directory is copied out of the container itself: what it runs with, be the
     # files mounted, baked into its image or edited inside it.
     if (cfg ~ /^\//) { copied[$2] = dirname(cfg); print "C" FS cname FS $2 FS dirname(cfg) }
@@ -57,7 +59,7 @@ FNR == NR && $1 == "@svc" {
     print "A" FS cname FS $2 FS k FS $8 FS lp FS pub FS prefix($7)
     next
 }
-FNR != NR && $1 == "@mnt" && ($2 in cname_of) && !(($2 in kind) && kind[$2] == "node_exporter") {
+FNR != NR && $1 == "@mnt" && ($2 in cname_of) {
     dst = $5; src = $4; t = $3
     sub(/\/+$/, "", dst)
     if (dst == "" || src == "/" || (($2 in data) && index(data[$2], " " dst " "))) next

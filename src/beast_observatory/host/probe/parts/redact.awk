@@ -17,13 +17,24 @@ function ref_value(v) { return is_ref(substr(v, 1, 2) == "$$" ? substr(v, 2) : v
 function is_ref(v) {
     if (v == "" || v ~ /^<redacted/ || v == "<secret>") return 1
     if (v ~ /^\$[A-Za-z_][A-Za-z0-9_]*$/) return 1
-    if (v ~ /^\$\{[A-Za-z_][A-Za-z0-9_]*([:?-][^}]*)?\}$/) return 1
+    # ${VAR}, ${VAR:?message}, ${VAR:-} (empty default): a reference. ${VAR:-value} is not:
+    # its default is the value whenever VAR is unset.
+    if (v ~ /^\$\{[A-Za-z_][A-Za-z0-9_]*(:?\?[^}]*|:?-)?\}$/) return 1
     return v ~ /^\$__(env|file|vault)\{[^}]*\}$/
 }
 function unq(v,   f, l) {
     f = substr(v, 1, 1); l = substr(v, length(v), 1)
     if (length(v) >= 2 && f == l && (f == dq || f == q)) return substr(v, 2, length(v) - 2)
     return v
+}
+# A secret value as it is sent: ${NAME:-default} keeps NAME (a reference) and hides the
+# default, which is the secret whenever NAME is unset; anything else is hidden whole.
+function markv(v,   n) {
+    if (match(v, /^\$\{[A-Za-z_][A-Za-z0-9_]*:?-/) && substr(v, length(v)) == "}" && RLENGTH < length(v) - 1) {
+        n = RLENGTH
+        return substr(v, 1, n) mark(substr(v, n + 1, length(v) - n - 1)) "}"
+    }
+    return mark(v)
 }
 function mark(v,   h, cmd) {
     if (sha == "") return "<redacted>"
@@ -151,7 +162,7 @@ function record(line,   p, pre, body, eq, name, val, key, isarg, new, prev) {
         if (eq) {
             name = substr(body, 1, eq - 1); sub(/^-+/, "", name)
             if (substr(body, eq + 1) != "" && secret_name(name))
-                return pre substr(body, 1, eq) mark(jdecode(substr(body, eq + 1))) "\"}"
+                return pre substr(body, 1, eq) markv(jdecode(substr(body, eq + 1))) "\"}"
         }
     }
     new = isarg ? creds(val, 1, 0) : urlcreds(val, 1, 0)
@@ -159,6 +170,13 @@ function record(line,   p, pre, body, eq, name, val, key, isarg, new, prev) {
     return pre jencode(new) "\"}"
 }
 # "key = value" or "key: value": as configparser reads ini files, the first = or : ends the key.
+# busybox httpd.conf: "/path:user:password" protects path; the password is the third field.
+function httpdline(line,   p) {
+    if (line !~ /^\/[^:]*:[^:]+:./) return line
+    p = index(substr(line, 2), ":") + 1
+    p = p + index(substr(line, p + 1), ":")
+    return substr(line, 1, p) mark(substr(line, p + 1))
+}
 function iniline(line,   p, key, val, k, v, lead) {
     if (line ~ /^[ \t]*[;#\[]/) return line
     if (!match(line, /[=:]/)) return line
@@ -171,7 +189,7 @@ function iniline(line,   p, key, val, k, v, lead) {
     else v = unq(v)
     if (is_ref(v)) return line
     match(val, /^[ \t]*/)
-    return key substr(line, p, 1) substr(val, 1, RLENGTH) mark(v)
+    return key substr(line, p, 1) substr(val, 1, RLENGTH) markv(v)
 }
 function jsonline(line,   out, rest, m, key, p, vpart, val) {
     out = ""; rest = line
@@ -199,7 +217,7 @@ function listitem(rest,   r, qc, name, val, f) {
     name = substr(r, 1, RLENGTH - 1); val = substr(r, RLENGTH + 1)
     sub(/^-+/, "", name)
     if (!secret_name(name) || is_ref(val)) return ""
-    return qc substr(r, 1, RLENGTH) mark(val) qc
+    return qc substr(r, 1, RLENGTH) markv(val) qc
 }
 # A block list item after a lone "- -u" / "- --user" item: its user:password.
 function useritem(line,   lead, r, qc, v, n, prev) {
@@ -257,12 +275,13 @@ function yamlline(line,   ind, body, item, rest, n, keyraw, key, val, v, cm, p, 
     if (v ~ /^[|>][-+0-9]*$/) { sblk = ind; return line }
     uv = unq(v)
     if (is_ref(uv)) return line
-    if (uv != v) return substr(line, 1, ind) item keyraw "\"" mark(uv) "\"" cm
-    return substr(line, 1, ind) item keyraw mark(uv) cm
+    if (uv != v) return substr(line, 1, ind) item keyraw "\"" markv(uv) "\"" cm
+    return substr(line, 1, ind) item keyraw markv(uv) cm
 }
 {
     if (mode == "records") { out = record($0); if (out != "") print out }
     else if (mode == "ini") print creds(iniline($0), 0, 0)
+    else if (mode == "httpd") print httpdline($0)
     else if (mode == "json") print creds(jsonline($0), 0, 1)
     else print creds(useritem(yamlline($0)), 0, 0)
 }

@@ -2,13 +2,15 @@
 # ---------------------------------------------------------------- redaction (awk)
 
 # Modes: records (docker inspect lines; also diverts "@" lines to the file in $side),
-# ini (grafana.ini, .env), json, yaml (everything else).
+# ini (grafana.ini, .env), json, httpd (busybox httpd.conf: /path:user:password lines),
+# yaml (everything else).
 redact() {
     awk -v mode="$1" -v sha="$SHA" -v hashfile="$tmp/hash" -v side="$2" "$REDACT_AWK"
 }
 
 mode_for() {
     case "$1" in
+        */httpd.conf|httpd.conf) echo httpd ;;
         *.ini|*.cfg|*.conf|*.env|*/.env.*|.env.*|*.properties) echo ini ;;
         *.json) echo json ;;
         *) echo yaml ;;
