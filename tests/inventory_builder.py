@@ -309,6 +309,9 @@ def _identity(service: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
         host["log_type"] = service["logging"].get("driver", "json-file")
     if "cpus" in service:
         host["nano_cpus"] = int(float(service["cpus"]) * 1e9)
+    if "mem_limit" in service:
+        number, unit = str(service["mem_limit"])[:-1], str(service["mem_limit"])[-1]
+        host["memory"] = int(number) * {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
     return config, host
 
 

@@ -101,7 +101,7 @@ def test_grafana_admin_password_from_a_compose_reference() -> None:
     assert "set ADMIN_PW in the .env file" in notes
 
 
-def test_node_exporter_on_the_hosts_network_with_the_hosts_root() -> None:
+def test_node_exporter_with_the_specs_own_layout_reads_as_host_root() -> None:
     node = container(
         "node",
         "prom/node-exporter:v1.8.2",
@@ -112,13 +112,27 @@ def test_node_exporter_on_the_hosts_network_with_the_hosts_root() -> None:
     )
     spec, _, _ = export(inventory(PROMETHEUS, node))
     ne = spec["services"]["node_exporter"]
-    # The spec's own layout (host_root) is off: the host's mounts and modes say it all.
-    assert ne["host_root"] is None
-    assert ne["extra_flags"] == ["--path.rootfs=/host", "--collector.systemd"]
-    assert ne["volumes"] == ["/:/host:ro"]
+    assert ne["host_root"] == "/host"
+    assert ne["extra_flags"] == ["--collector.systemd"]
+    assert ne["volumes"] == []  # the host's / is what host_root mounts
     assert ne["compose"] == {"pid": "host", "network_mode": "host"}
     assert ne["networks"] == []
     assert ne["service_name"] == "node"
+
+
+def test_node_exporter_with_a_layout_of_its_own_keeps_its_mounts_and_flags() -> None:
+    node = container(
+        "node",
+        "prom/node-exporter:v1.8.2",
+        cmd=["--path.rootfs=/rootfs", "--path.procfs=/host/proc"],
+        mounts=[bind("/", "/rootfs", rw=False), bind("/proc", "/host/proc", rw=False)],
+    )
+    spec, _, _ = export(inventory(PROMETHEUS, node))
+    ne = spec["services"]["node_exporter"]
+    # No pid: host: not the spec's layout, so none of it is assumed.
+    assert ne["host_root"] is None
+    assert ne["extra_flags"] == ["--path.rootfs=/rootfs", "--path.procfs=/host/proc"]
+    assert ne["volumes"] == ["/proc:/host/proc:ro", "/:/rootfs:ro"]
 
 
 ALERTMANAGER_YML = f"""\
