@@ -177,6 +177,12 @@ def alertmanager_changes(before: Files, after: Files) -> list[str]:
 
 def _tool_free(service: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(service)
+    for key in ("volumes", "ports"):  # docker mounts and publishes them in any order
+        if isinstance(out.get(key), list):
+            out[key] = sorted(out[key], key=lambda e: json.dumps(e, sort_keys=True))
+    networks = out.get("networks")
+    if isinstance(networks, dict) and not any(networks.values()):
+        out["networks"] = sorted(networks)  # compose reads {a: null} as [a]
     labels = {k: v for k, v in (out.get("labels") or {}).items() if not str(k).startswith(f"{LABEL}.")}
     if labels:
         out["labels"] = labels
