@@ -341,7 +341,11 @@ def deployed(
             svc["image"],
             project=project,
             cmd=[_interpolated(str(a), values) for a in svc.get("command") or []],
-            entrypoint=svc.get("entrypoint"),
+            entrypoint=(
+                [_interpolated(str(a), values) for a in svc["entrypoint"]]
+                if "entrypoint" in svc
+                else None
+            ),
             env={k: _interpolated(str(v), values) for k, v in environment.items()},
             labels={
                 **{k: str(v) for k, v in (svc.get("labels") or {}).items()},
