@@ -175,9 +175,12 @@ def datasource(draw: st.DrawFn, name: str) -> dict[str, Any]:
     """A data source with any of the fields Grafana reads (absent ones stay absent) and other
     keys of its own, camelCase as Grafana writes them."""
     ds: dict[str, Any] = {"name": name, "type": draw(st.sampled_from(["prometheus", "loki", "tempo", "elasticsearch", "postgres"]))}
+    url = st.builds("http://{}:{}".format, names, st.integers(1, 65535))
+    if ds["type"] in ("prometheus", "loki", "tempo"):  # these query a server: no use without
+        ds["url"] = draw(url)
     optional = {
         "uid": uids,
-        "url": st.builds("http://{}:{}".format, names, st.integers(1, 65535)),
+        "url": url,
         "access": st.sampled_from(["proxy", "direct"]),
         "orgId": st.integers(1, 3),
         "isDefault": st.booleans(),
