@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 
-# A word ending in one of these (or its plural) makes a name secret (tokens, smtppassword,
-# credentials), a word that only starts with one does not (tokenizer)...
+# A word holding one of these makes a name secret (tokens, smtppassword)...
 SECRET_WORDS = ("password", "passwd", "secret", "token", "credential")
 # ... as do these words exactly.
 EXACT_WORDS = ("pass",)
@@ -57,14 +56,10 @@ def is_secret_name(name: str) -> bool:
         return True
     if parts[-1] in NOT_SECRET_LAST:
         return False
-    if any(_holds_secret_word(w) or w in EXACT_WORDS or w in KEY_WORDS for w in parts):
+    if any(any(s in w for s in SECRET_WORDS) or w in EXACT_WORDS or w in KEY_WORDS for w in parts):
         return True
     # api_key, private_key, access_key, secret_key written as two words
     return any(a in ("api", "private", "access") and b == "key" for a, b in zip(parts, parts[1:], strict=False))
-
-
-def _holds_secret_word(word: str) -> bool:
-    return word.endswith(SECRET_WORDS) or word.endswith(tuple(f"{s}s" for s in SECRET_WORDS))
 
 
 def is_reference(value: object) -> bool:
