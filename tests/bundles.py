@@ -63,7 +63,9 @@ def write_project(
     return spec
 
 
-def load(root: Path, data: Mapping[str, Any] | str, files: Mapping[str, str | bytes] | None = None) -> Project:
+def load(
+    root: Path, data: Mapping[str, Any] | str, files: Mapping[str, str | bytes] | None = None
+) -> Project:
     return load_project(write_project(root, data, files))
 
 

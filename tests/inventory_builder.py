@@ -83,7 +83,7 @@ def anonymous(destination: str) -> Mount:
     return Mount("volume", f"/var/lib/docker/volumes/{name}/_data", destination, name=name)
 
 
-def container(  # noqa: PLR0913 - one keyword per docker inspect field a test sets
+def container(
     name: str,
     image: str,
     *,
@@ -136,9 +136,7 @@ def container(  # noqa: PLR0913 - one keyword per docker inspect field a test se
 
 
 def project_volume(key: str, project: str = PROJECT) -> Volume:
-    return Volume(
-        f"{project}_{key}", "local", {COMPOSE_PROJECT: project, COMPOSE_VOLUME: key}
-    )
+    return Volume(f"{project}_{key}", "local", {COMPOSE_PROJECT: project, COMPOSE_VOLUME: key})
 
 
 def project_network(key: str, project: str = PROJECT, *, internal: bool = False) -> Network:
@@ -163,7 +161,9 @@ def compose_project(
     )
 
 
-def compose_labels(working_dir: str, files: Iterable[str] = ("docker-compose.yml",)) -> dict[str, str]:
+def compose_labels(
+    working_dir: str, files: Iterable[str] = ("docker-compose.yml",)
+) -> dict[str, str]:
     """The labels compose puts on a container about the files that made it."""
     return {
         COMPOSE_WORKING_DIR: working_dir,
@@ -218,7 +218,7 @@ def _ports(entries: Iterable[Any]) -> dict[str, tuple[Binding, ...]]:
         else:
             spec, _, proto = str(entry).partition("/")
             parts = re.split(r":(?![^\[]*\])", spec)
-            ip = parts[0].strip("[]") if len(parts) == 3 else ""  # noqa: PLR2004
+            ip = parts[0].strip("[]") if len(parts) == 3 else ""
             key = f"{parts[-1]}/{proto or 'tcp'}"
             binding = Binding(ip, parts[-2] if len(parts) > 1 else "")
         out.setdefault(key, []).append(binding)
@@ -236,7 +236,7 @@ def _mounts(
         else:
             parts = str(entry).split(":")
             source, target = parts[0], parts[1]
-            rw = not (len(parts) > 2 and "ro" in parts[2].split(","))  # noqa: PLR2004
+            rw = not (len(parts) > 2 and "ro" in parts[2].split(","))
             kind = "bind" if source.startswith((".", "/")) else "volume"
         if kind == "bind":
             path = posixpath.normpath(posixpath.join(directory, source))
@@ -258,7 +258,9 @@ def _networks(
     for key, settings in sorted(attachments.items()):
         real = (declared.get(key) or {}).get("name") or f"{project}_{key}"
         aliases = {name, *((settings or {}).get("aliases") or [])}
-        out.append(Attachment(real, tuple(sorted(aliases)), (settings or {}).get("ipv4_address", "")))
+        out.append(
+            Attachment(real, tuple(sorted(aliases)), (settings or {}).get("ipv4_address", ""))
+        )
     return out
 
 
@@ -278,41 +280,36 @@ def _healthcheck(raw: Mapping[str, Any] | None) -> Healthcheck | None:
     )
 
 
+_HOST_LISTS = ("cap_add", "cap_drop", "extra_hosts", "dns", "dns_search", "security_opt")
+# compose key -> (inspect section, field, how docker shows the value)
+_INSPECT: dict[str, tuple[str, str, Any]] = {
+    **{k: ("config", k, None) for k in ("hostname", "domainname", "working_dir", "stop_signal")},
+    "stop_grace_period": ("config", "stop_timeout", lambda v: int(str(v).rstrip("s"))),
+    "tty": ("config", "tty", bool),
+    "stdin_open": ("config", "open_stdin", bool),
+    "expose": (
+        "config",
+        "exposed",
+        lambda v: {(p if "/" in str(p) else f"{p}/tcp"): {} for p in v},
+    ),
+    **{k: ("host", k, list) for k in _HOST_LISTS},
+    **{k: ("host", k, None) for k in ("privileged", "read_only", "init", "sysctls", "pids_limit")},
+    "pid": ("host", "pid_mode", None),
+    "network_mode": ("host", "network_mode", None),
+    "logging": ("host", "log_type", lambda v: v.get("driver", "json-file")),
+    "cpus": ("host", "nano_cpus", lambda v: int(float(v) * 1e9)),
+    "mem_limit": ("host", "memory", lambda v: int(str(v)[:-1]) * _UNITS[str(v)[-1]]),
+}
+_UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
 def _identity(service: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(Config, HostConfig) fields docker inspect shows for compose keys of a service."""
-    config: dict[str, Any] = {}
-    host: dict[str, Any] = {}
-    for key in ("hostname", "domainname", "working_dir", "stop_signal"):
+    out: dict[str, dict[str, Any]] = {"config": {}, "host": {}}
+    for key, (section, name, shown) in _INSPECT.items():
         if key in service:
-            config[key] = service[key]
-    if "stop_grace_period" in service:
-        config["stop_timeout"] = int(str(service["stop_grace_period"]).rstrip("s"))
-    if service.get("tty"):
-        config["tty"] = True
-    if service.get("stdin_open"):
-        config["open_stdin"] = True
-    if service.get("expose"):
-        config["exposed"] = {
-            (p if "/" in str(p) else f"{p}/tcp"): {} for p in service["expose"]
-        }
-    for key in ("cap_add", "cap_drop", "extra_hosts", "dns", "dns_search", "security_opt"):
-        if key in service:
-            host[key] = list(service[key])
-    for key in ("privileged", "read_only", "init", "sysctls", "pids_limit"):
-        if key in service:
-            host[key] = service[key]
-    if "pid" in service:
-        host["pid_mode"] = service["pid"]
-    if "network_mode" in service:
-        host["network_mode"] = service["network_mode"]
-    if "logging" in service:
-        host["log_type"] = service["logging"].get("driver", "json-file")
-    if "cpus" in service:
-        host["nano_cpus"] = int(float(service["cpus"]) * 1e9)
-    if "mem_limit" in service:
-        number, unit = str(service["mem_limit"])[:-1], str(service["mem_limit"])[-1]
-        host["memory"] = int(number) * {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
-    return config, host
+            out[section][name] = shown(service[key]) if shown else service[key]
+    return out["config"], out["host"]
 
 
 def deployed(
@@ -365,9 +362,21 @@ def deployed(
             c = Container(**{**c.__dict__, "log_options": dict(logging["options"])})
         containers.append(c)
         files[c.name] = _seen_files(c, bundle, directory) if with_files else {}
-    deploy = {p: text_file(d.decode(), posixpath.join(directory, p)) for p, d in bundle.with_manifest().items()}
-    nets = [Network(n["name"] if isinstance(n, dict) and n.get("name") else f"{project}_{k}", "bridge", {COMPOSE_PROJECT: project, COMPOSE_NETWORK: k}) for k, n in declared_networks.items() if not (isinstance(n, dict) and n.get("external"))]  # fmt: skip
-    vols = [Volume((v or {}).get("name") or f"{project}_{k}", "local", {COMPOSE_PROJECT: project, COMPOSE_VOLUME: k}) for k, v in declared_volumes.items() if not (v or {}).get("external")]  # fmt: skip
+    deploy = {
+        p: text_file(d.decode(), posixpath.join(directory, p))
+        for p, d in bundle.with_manifest().items()
+    }
+    labels = {COMPOSE_PROJECT: project}
+    nets = [
+        Network(_real(k, n, project), "bridge", {**labels, COMPOSE_NETWORK: k})
+        for k, n in declared_networks.items()
+        if not (n or {}).get("external")
+    ]
+    vols = [
+        Volume(_real(k, v, project), "local", {**labels, COMPOSE_VOLUME: k})
+        for k, v in declared_volumes.items()
+        if not (v or {}).get("external")
+    ]
     return inventory(
         *containers,
         files=files,
@@ -383,6 +392,11 @@ def deployed(
         directories={directory: deploy},
         hostname=hostname,
     )
+
+
+def _real(key: str, declared: Mapping[str, Any] | None, project: str) -> str:
+    """The name docker gives a network or volume the compose file declares."""
+    return str((declared or {}).get("name") or f"{project}_{key}")
 
 
 def _seen_files(c: Container, bundle: Bundle, directory: str) -> dict[str, FileRecord]:

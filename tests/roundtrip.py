@@ -13,7 +13,6 @@ from beast_observatory.plan.semantic import Changes, bundle_changes
 from beast_observatory.spec.load import parse_spec
 from beast_observatory.spec.models import Services
 from beast_observatory.spec.resolve import resolve
-
 from bundles import render
 from inventory_builder import deployed
 

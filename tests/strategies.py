@@ -27,8 +27,10 @@ camel_keys = st.from_regex(r"[a-z][a-zA-Z]{0,12}", fullmatch=True).filter(
 # Plain data of another tool's configuration: mappings, lists and scalars a few levels deep.
 config_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, min_size=1, max_size=3)
-    | st.dictionaries(keys, children, min_size=1, max_size=3),
+    lambda children: (
+        st.lists(children, min_size=1, max_size=3)
+        | st.dictionaries(keys, children, min_size=1, max_size=3)
+    ),
     max_leaves=6,
 )
 
@@ -41,7 +43,10 @@ def _unique(strategy: st.SearchStrategy[list[Any]], key: str) -> st.SearchStrate
 
 relabel_config = st.one_of(
     st.fixed_dictionaries(
-        {"source_labels": st.lists(label_names, min_size=1, max_size=2), "target_label": label_names},
+        {
+            "source_labels": st.lists(label_names, min_size=1, max_size=2),
+            "target_label": label_names,
+        },
         optional={
             "regex": st.sampled_from(["(.*)", "([^:]+):.*"]),
             "replacement": st.sampled_from(["$1", "static", "${1}-x"]),
@@ -75,13 +80,19 @@ documented_scrape_keys = st.fixed_dictionaries(
         "follow_redirects": st.booleans(),
         "body_size_limit": st.sampled_from(["10MB", "1GB"]),
         "file_sd_configs": st.lists(
-            st.fixed_dictionaries({"files": st.lists(st.just("/etc/prometheus/t/*.json"), min_size=1, max_size=1)}),
+            st.fixed_dictionaries(
+                {"files": st.lists(st.just("/etc/prometheus/t/*.json"), min_size=1, max_size=1)}
+            ),
             min_size=1,
             max_size=1,
         ),
         "dns_sd_configs": st.lists(
             st.fixed_dictionaries(
-                {"names": st.lists(names, min_size=1, max_size=2), "type": st.just("A"), "port": st.integers(1, 65535)}
+                {
+                    "names": st.lists(names, min_size=1, max_size=2),
+                    "type": st.just("A"),
+                    "port": st.integers(1, 65535),
+                }
             ),
             min_size=1,
             max_size=1,
@@ -92,7 +103,9 @@ documented_scrape_keys = st.fixed_dictionaries(
         ),
     },
 )
-other_keys = st.dictionaries(keys.filter(lambda k: k not in SCRAPE_FIELDS), config_values, max_size=2)
+other_keys = st.dictionaries(
+    keys.filter(lambda k: k not in SCRAPE_FIELDS), config_values, max_size=2
+)
 
 
 @st.composite
@@ -112,7 +125,9 @@ def scrape_job(draw: st.DrawFn, name: str, *, other: bool = True) -> dict[str, A
         "scheme": st.just("https"),
         "scrape_interval": durations,
         "scrape_timeout": st.sampled_from(["5s", "10s"]),
-        "params": st.dictionaries(label_names, st.lists(names, min_size=1, max_size=2), min_size=1, max_size=2),
+        "params": st.dictionaries(
+            label_names, st.lists(names, min_size=1, max_size=2), min_size=1, max_size=2
+        ),
         "relabel_configs": st.lists(relabel_config, min_size=1, max_size=3),
         "metric_relabel_configs": st.lists(relabel_config, min_size=1, max_size=2),
     }
@@ -146,8 +161,20 @@ alerting = st.fixed_dictionaries(
     {
         "alertmanagers": st.lists(
             st.fixed_dictionaries(
-                {"static_configs": st.lists(st.fixed_dictionaries({"targets": st.lists(targets, min_size=1, max_size=2)}), min_size=1, max_size=1)},
-                optional={"path_prefix": st.just("/am"), "scheme": st.just("https"), "timeout": st.just("10s")},
+                {
+                    "static_configs": st.lists(
+                        st.fixed_dictionaries(
+                            {"targets": st.lists(targets, min_size=1, max_size=2)}
+                        ),
+                        min_size=1,
+                        max_size=1,
+                    )
+                },
+                optional={
+                    "path_prefix": st.just("/am"),
+                    "scheme": st.just("https"),
+                    "timeout": st.just("10s"),
+                },
             ),
             min_size=1,
             max_size=2,
@@ -158,7 +185,10 @@ alerting = st.fixed_dictionaries(
 remote_write = st.lists(
     st.fixed_dictionaries(
         {"url": st.builds("https://{}.example/api/v1/write".format, names)},
-        optional={"remote_timeout": st.just("30s"), "queue_config": st.fixed_dictionaries({"max_shards": st.integers(1, 50)})},
+        optional={
+            "remote_timeout": st.just("30s"),
+            "queue_config": st.fixed_dictionaries({"max_shards": st.integers(1, 50)}),
+        },
     ),
     min_size=1,
     max_size=2,
@@ -183,7 +213,10 @@ uids = st.from_regex(r"[a-zA-Z0-9_-]{1,20}", fullmatch=True)
 def datasource(draw: st.DrawFn, name: str) -> dict[str, Any]:
     """A data source with any of the fields Grafana reads (absent ones stay absent) and other
     keys of its own, camelCase as Grafana writes them."""
-    ds: dict[str, Any] = {"name": name, "type": draw(st.sampled_from(["prometheus", "loki", "tempo", "elasticsearch", "postgres"]))}
+    ds: dict[str, Any] = {
+        "name": name,
+        "type": draw(st.sampled_from(["prometheus", "loki", "tempo", "elasticsearch", "postgres"])),
+    }
     url = st.builds("http://{}:{}".format, names, st.integers(1, 65535))
     if ds["type"] in ("prometheus", "loki", "tempo"):  # these query a server: no use without
         ds["url"] = draw(url)
@@ -211,7 +244,13 @@ def datasource(draw: st.DrawFn, name: str) -> dict[str, Any]:
     for key, strategy in optional.items():
         if draw(st.booleans()):
             ds[key] = draw(strategy)
-    ds.update(draw(st.dictionaries(camel_keys.filter(lambda k: k not in DATASOURCE_FIELDS), config_values, max_size=2)))
+    ds.update(
+        draw(
+            st.dictionaries(
+                camel_keys.filter(lambda k: k not in DATASOURCE_FIELDS), config_values, max_size=2
+            )
+        )
+    )
     return ds
 
 
@@ -243,19 +282,32 @@ def provider(draw: st.DrawFn, name: str) -> dict[str, Any]:
         "allowUiUpdates": st.booleans(),
         "updateIntervalSeconds": st.integers(1, 600),
         "foldersFromFilesStructure": st.booleans(),
-        "options": st.dictionaries(camel_keys.filter(lambda k: k not in ("path", "foldersFromFilesStructure")), scalars, min_size=1, max_size=2),
+        "options": st.dictionaries(
+            camel_keys.filter(lambda k: k not in ("path", "foldersFromFilesStructure")),
+            scalars,
+            min_size=1,
+            max_size=2,
+        ),
     }
     for key, strategy in optional.items():
         if draw(st.booleans()):
             out[key] = draw(strategy)
-    out.update(draw(st.dictionaries(camel_keys.filter(lambda k: k not in PROVIDER_FIELDS), scalars, max_size=1)))
+    out.update(
+        draw(
+            st.dictionaries(
+                camel_keys.filter(lambda k: k not in PROVIDER_FIELDS), scalars, max_size=1
+            )
+        )
+    )
     return out
 
 
 def dashboard(uid: str) -> str:
     import json  # noqa: PLC0415
 
-    return json.dumps({"uid": uid, "title": uid, "schemaVersion": 39, "panels": []}, indent=2) + "\n"
+    return (
+        json.dumps({"uid": uid, "title": uid, "schemaVersion": 39, "panels": []}, indent=2) + "\n"
+    )
 
 
 @st.composite
@@ -264,16 +316,29 @@ def providers(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
     chosen = draw(st.lists(names, min_size=1, max_size=3, unique=True))
     files: dict[str, bytes] = {}
     for i, name in enumerate(chosen):
-        for rel in draw(st.lists(st.sampled_from(["a.json", "b.json", "sub/c.json", "sub/deeper/d.json"]), min_size=1, max_size=3, unique=True)):
-            files[f"dashboards/{name}/{rel}"] = dashboard(f"{i}-{rel.replace('/', '-')[:-5]}").encode()
+        for rel in draw(
+            st.lists(
+                st.sampled_from(["a.json", "b.json", "sub/c.json", "sub/deeper/d.json"]),
+                min_size=1,
+                max_size=3,
+                unique=True,
+            )
+        ):
+            files[f"dashboards/{name}/{rel}"] = dashboard(
+                f"{i}-{rel.replace('/', '-')[:-5]}"
+            ).encode()
     return [draw(provider(name)) for name in chosen], files
 
 
 ini_values = st.one_of(
-    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9./:_-]{0,14}", fullmatch=True), st.integers(0, 999), st.booleans()
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9./:_-]{0,14}", fullmatch=True),
+    st.integers(0, 999),
+    st.booleans(),
 )
 ini_sections = st.dictionaries(
-    st.one_of(st.just(""), st.from_regex(r"[a-z][a-z_]{0,8}(\.[a-z]{1,8})?", fullmatch=True)).filter(lambda s: s != "paths"),
+    st.one_of(
+        st.just(""), st.from_regex(r"[a-z][a-z_]{0,8}(\.[a-z]{1,8})?", fullmatch=True)
+    ).filter(lambda s: s != "paths"),
     st.dictionaries(keys, ini_values, min_size=1, max_size=3),
     max_size=3,
 )
@@ -301,8 +366,15 @@ compose_keys = st.fixed_dictionaries(
         "read_only": st.just(True),
         "init": st.booleans(),
         "sysctls": st.just({"net.core.somaxconn": "1024"}),
-        "logging": st.fixed_dictionaries({"driver": st.just("local"), "options": st.just({"max-size": "10m"})}),
-        "labels": st.dictionaries(st.from_regex(r"[a-z]{1,6}(\.[a-z]{1,6})?", fullmatch=True), plain_text, min_size=1, max_size=2),
+        "logging": st.fixed_dictionaries(
+            {"driver": st.just("local"), "options": st.just({"max-size": "10m"})}
+        ),
+        "labels": st.dictionaries(
+            st.from_regex(r"[a-z]{1,6}(\.[a-z]{1,6})?", fullmatch=True),
+            plain_text,
+            min_size=1,
+            max_size=2,
+        ),
         "expose": st.just(["9999"]),
         "pids_limit": st.integers(10, 1000),
         "profiles": st.just(["monitoring"]),
@@ -314,7 +386,11 @@ healthchecks = st.one_of(
     st.just({}),
     st.just({"disable": True}),
     st.fixed_dictionaries(
-        {"test": st.sampled_from([["CMD", "true"], ["CMD-SHELL", "wget -q -O- localhost || exit 1"]])},
+        {
+            "test": st.sampled_from(
+                [["CMD", "true"], ["CMD-SHELL", "wget -q -O- localhost || exit 1"]]
+            )
+        },
         optional={
             "interval": durations,
             "timeout": st.just("3s"),
@@ -330,9 +406,18 @@ restarts = st.sampled_from(["no", "always", "unless-stopped", "on-failure", "on-
 def networks(draw: st.DrawFn) -> tuple[Any, dict[str, Any]]:
     """(a service's networks, the top-level networks that declare them): a list of names or
     compose's mapping with aliases."""
-    chosen = draw(st.lists(st.sampled_from(["observatory", "backend", "edge"]), min_size=1, max_size=3, unique=True))
+    chosen = draw(
+        st.lists(
+            st.sampled_from(["observatory", "backend", "edge"]), min_size=1, max_size=3, unique=True
+        )
+    )
     declared = {name: {} for name in chosen}
     if draw(st.booleans()):
         return sorted(chosen), declared
-    aliases = st.lists(st.from_regex(r"alias-[a-z]{1,6}", fullmatch=True), min_size=1, max_size=2, unique=True)
-    return {name: draw(st.one_of(st.none(), st.builds(lambda a: {"aliases": sorted(a)}, aliases))) for name in chosen}, declared
+    aliases = st.lists(
+        st.from_regex(r"alias-[a-z]{1,6}", fullmatch=True), min_size=1, max_size=2, unique=True
+    )
+    return {
+        name: draw(st.one_of(st.none(), st.builds(lambda a: {"aliases": sorted(a)}, aliases)))
+        for name in chosen
+    }, declared

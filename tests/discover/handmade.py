@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 
 from beast_observatory.host.probe.inventory import Attachment, Healthcheck, Inventory, Network
-
 from inventory_builder import (
     BCRYPT,
     MARK,
@@ -161,9 +160,7 @@ ROWS_DASHBOARD = json.dumps(
         "title": "Old overview",
         "schemaVersion": 14,
         "__inputs": [{"name": "DS_PROMETHEUS", "type": "datasource"}],
-        "rows": [
-            {"panels": [{"id": 1, "type": "graph", "datasource": "Prometheus", "span": 12}]}
-        ],
+        "rows": [{"panels": [{"id": 1, "type": "graph", "datasource": "Prometheus", "span": 12}]}],
     },
     indent=2,
 )

@@ -14,7 +14,6 @@ from beast_observatory.discover.export import ExportResult, export_spec, select_
 from beast_observatory.errors import ObservatoryError
 from beast_observatory.host.probe.inventory import ApiAnswer, Inventory
 from beast_observatory.spec.models import Spec
-
 from inventory_builder import BCRYPT, MARK, container, inventory
 
 from .handmade import ROWS_DASHBOARD, TARGETS, handmade_inventory
@@ -132,9 +131,7 @@ def test_grafana_data_sources_keep_every_field_and_nothing_more(exported: Export
     assert "uid" not in loki  # Grafana makes one, as it did on the host
     assert loki["basic_auth"] is True
     assert loki["basic_auth_user"] == "grafana"
-    assert loki["secure_json_data"] == {
-        "basicAuthPassword": "$__env{GF_DS_LOKI_BASICAUTHPASSWORD}"
-    }
+    assert loki["secure_json_data"] == {"basicAuthPassword": "$__env{GF_DS_LOKI_BASICAUTHPASSWORD}"}
     assert tempo["secure_json_data"] == {"httpHeaderValue1": "$__env{TEMPO_TOKEN}"}
     assert tempo["json_data"] == {"httpHeaderName1": "Authorization"}
 

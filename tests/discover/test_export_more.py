@@ -9,7 +9,6 @@ import yaml
 
 from beast_observatory.discover.export import export_spec
 from beast_observatory.host.probe.inventory import Inventory, Volume
-
 from inventory_builder import (
     BCRYPT,
     MARK,
@@ -94,8 +93,12 @@ def test_grafana_with_its_own_layout_and_broken_provisioning() -> None:
 
 def test_grafana_admin_password_from_a_compose_reference() -> None:
     grafana = container("grafana", "grafana/grafana-oss", env={"GF_SECURITY_ADMIN_PASSWORD": MARK})
-    compose = "services:\n  grafana:\n    environment:\n      - GF_SECURITY_ADMIN_PASSWORD=${ADMIN_PW}\n"
-    inv = inventory(PROMETHEUS, grafana, projects=[compose_project({"docker-compose.yml": compose})])
+    compose = (
+        "services:\n  grafana:\n    environment:\n      - GF_SECURITY_ADMIN_PASSWORD=${ADMIN_PW}\n"
+    )
+    inv = inventory(
+        PROMETHEUS, grafana, projects=[compose_project({"docker-compose.yml": compose})]
+    )
     spec, notes, _ = export(inv)
     assert spec["services"]["grafana"]["admin_password"] == {"env": "ADMIN_PW"}
     assert "set ADMIN_PW in the .env file" in notes

@@ -17,7 +17,6 @@ from beast_observatory.discover.report import (
 )
 from beast_observatory.errors import ObservatoryError
 from beast_observatory.host.probe.inventory import ApiAnswer, Docker, Inventory
-
 from inventory_builder import MARK, compose_project, inventory, text_file
 
 from .handmade import handmade_inventory
@@ -69,7 +68,13 @@ def test_a_host_without_docker_says_so() -> None:
 
 def test_secret_files_are_listed_apart() -> None:
     inv = inventory(
-        files={"grafana": {"/run/secrets/admin": text_file(None, "/srv/admin", "secret file: content not collected")}}
+        files={
+            "grafana": {
+                "/run/secrets/admin": text_file(
+                    None, "/srv/admin", "secret file: content not collected"
+                )
+            }
+        }
     )
     text = render_markdown(inv)
     assert "## Secret files (never read: size and sha256 only)" in text

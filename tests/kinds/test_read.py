@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from beast_observatory.discover.export import export_spec
 from beast_observatory.host.probe.inventory import Attachment, Healthcheck
-
 from bundles import render, spec_data, stack_of
 from inventory_builder import anonymous, bind, container, inventory, published, volume
 from roundtrip import differences, exported_services, read_back
@@ -22,7 +21,11 @@ EXAMPLES = settings(max_examples=40, deadline=None)
 
 def pushgateway_spec(section: dict[str, Any], declared: dict[str, Any]) -> dict[str, Any]:
     return spec_data(
-        {"pushgateway": section, "grafana": {"enabled": False}, "prometheus": {"networks": sorted(declared)}},
+        {
+            "pushgateway": section,
+            "grafana": {"enabled": False},
+            "prometheus": {"networks": sorted(declared)},
+        },
         networks=declared,
     )
 
@@ -33,7 +36,13 @@ def pushgateway_spec(section: dict[str, Any], declared: dict[str, Any]) -> dict[
     nets=networks(),
     check=healthchecks,
     restart=restarts,
-    env=st.dictionaries(st.from_regex(r"[A-Z][A-Z0-9_]{0,6}", fullmatch=True).filter(lambda k: "PASS" not in k and "KEY" not in k), st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True), max_size=2),
+    env=st.dictionaries(
+        st.from_regex(r"[A-Z][A-Z0-9_]{0,6}", fullmatch=True).filter(
+            lambda k: "PASS" not in k and "KEY" not in k
+        ),
+        st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True),
+        max_size=2,
+    ),
 )
 def test_a_known_kinds_compose_service_comes_back(
     compose: dict[str, Any],
@@ -72,7 +81,10 @@ def test_a_known_kinds_compose_service_comes_back(
 @EXAMPLES
 @given(compose=compose_keys, nets=networks(), check=healthchecks, restart=restarts)
 def test_a_known_kind_read_back_and_rendered_again_is_the_same(
-    compose: dict[str, Any], nets: tuple[Any, dict[str, Any]], check: dict[str, Any] | None, restart: str
+    compose: dict[str, Any],
+    nets: tuple[Any, dict[str, Any]],
+    check: dict[str, Any] | None,
+    restart: str,
 ) -> None:
     attached, declared = nets
     section = {"compose": compose, "networks": attached, "healthcheck": check, "restart": restart}
@@ -82,7 +94,10 @@ def test_a_known_kind_read_back_and_rendered_again_is_the_same(
 @EXAMPLES
 @given(compose=compose_keys, nets=networks(), check=healthchecks, restart=restarts)
 def test_an_extra_service_comes_back_as_its_fragment(
-    compose: dict[str, Any], nets: tuple[Any, dict[str, Any]], check: dict[str, Any] | None, restart: str
+    compose: dict[str, Any],
+    nets: tuple[Any, dict[str, Any]],
+    check: dict[str, Any] | None,
+    restart: str,
 ) -> None:
     attached, declared = nets
     fragment: dict[str, Any] = {
@@ -119,7 +134,9 @@ def test_an_extra_service_comes_back_as_its_fragment(
 
 def test_ports_are_a_port_when_published_once_else_compose_entries() -> None:
     one = container("pushgateway", "prom/pushgateway", ports=published(9091, 19091, "10.0.0.5"))
-    prom = container("prometheus", "prom/prometheus", ports={**published(9090, 9090), **published(9095, 9095)})
+    prom = container(
+        "prometheus", "prom/prometheus", ports={**published(9090, 9090), **published(9095, 9095)}
+    )
     two = container(
         "pushgateway",
         "prom/pushgateway",
@@ -145,7 +162,9 @@ def test_the_hosts_healthcheck_is_kept_and_none_is_none() -> None:
     checked = container(
         "pushgateway",
         "prom/pushgateway",
-        healthcheck=Healthcheck(("CMD", "wget", "-qO-", "localhost:9091/-/ready"), "30s", "5s", None, 3),
+        healthcheck=Healthcheck(
+            ("CMD", "wget", "-qO-", "localhost:9091/-/ready"), "30s", "5s", None, 3
+        ),
     )
     disabled = container("alertmanager", "prom/alertmanager", healthcheck=Healthcheck(("NONE",)))
     prom = container("prometheus", "prom/prometheus")

@@ -18,7 +18,6 @@ from beast_observatory.kinds.secretfiles import (
     secret_writes,
 )
 from beast_observatory.spec.types import SecretRef
-
 from bundles import render, spec_data
 from inventory_builder import MARK
 from roundtrip import differences, exported_services, read_back
@@ -113,7 +112,12 @@ def test_the_entrypoint_writes_each_secret_before_it_starts_the_server() -> None
 def test_a_stack_with_secrets_and_hashes_in_env_reads_back_with_them() -> None:
     """Exported from a host it runs on, a stack keeps its secrets as variables of the host's
     .env and its web auth behind the hash variable: nothing exposed, nothing lost."""
-    slack = {"route": {"receiver": "o"}, "receivers": [{"name": "o", "slack_configs": [{"api_url_file": "/tmp/observatory-secrets/slack"}]}]}
+    slack = {
+        "route": {"receiver": "o"},
+        "receivers": [
+            {"name": "o", "slack_configs": [{"api_url_file": "/tmp/observatory-secrets/slack"}]}
+        ],
+    }
     data = spec_data(
         {
             "alertmanager": {
@@ -123,7 +127,15 @@ def test_a_stack_with_secrets_and_hashes_in_env_reads_back_with_them() -> None:
                 "web_auth": {"username": "ops", "password_hash_env": "AM_HASH"},
             },
             "prometheus": {
-                "remote_write": [{"url": "https://m", "basic_auth": {"username": "u", "password_file": "/tmp/observatory-secrets/rw"}}],
+                "remote_write": [
+                    {
+                        "url": "https://m",
+                        "basic_auth": {
+                            "username": "u",
+                            "password_file": "/tmp/observatory-secrets/rw",
+                        },
+                    }
+                ],
                 "secrets": {"rw": {"env": "REMOTE_PW"}},
                 "web_auth": {"username": "admin", "password_hash_env": "PROM_HASH"},
             },
@@ -143,7 +155,8 @@ def test_a_stack_with_secrets_and_hashes_in_env_reads_back_with_them() -> None:
         assert svc.web_auth is not None
         assert (svc.web_auth.username, svc.web_auth.password_hash_env) == (user, variable)
         assert not any(k.startswith("OBSERVATORY_") for k in svc.environment)
-    assert "AM_HASH, GRAFANA_ADMIN_PASSWORD, PG_HASH, PROM_HASH, REMOTE_PW, SLACK_URL" in (
-        result.spec_text.splitlines()[1]
+    assert (
+        "AM_HASH, GRAFANA_ADMIN_PASSWORD, PG_HASH, PROM_HASH, REMOTE_PW, SLACK_URL"
+        in (result.spec_text.splitlines()[1])
     )
     assert differences(bundle) == {}

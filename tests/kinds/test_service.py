@@ -11,14 +11,15 @@ from pydantic import ValidationError
 from beast_observatory.kinds.model import ServiceBase
 from beast_observatory.kinds.pushgateway.model import Pushgateway
 from beast_observatory.yamlio import load_yaml
-
 from bundles import render, spec_data
 from inventory_builder import BCRYPT
 
 LABEL = "org.beast-observatory"
 
 
-def service(name: str, section: dict[str, Any], assets: dict[str, bytes] | None = None, **top: Any) -> dict[str, Any]:
+def service(
+    name: str, section: dict[str, Any], assets: dict[str, bytes] | None = None, **top: Any
+) -> dict[str, Any]:
     data = spec_data({name: section}, **top)
     compose = load_yaml(render(data, assets).files["docker-compose.yml"])
     out: dict[str, Any] = compose["services"][section.get("service_name", name)]
@@ -41,13 +42,19 @@ def test_the_kinds_own_healthcheck_when_the_spec_gives_no_test() -> None:
 def test_an_explicit_healthcheck_is_exactly_what_is_given() -> None:
     check = {"test": ["CMD-SHELL", "true"], "retries": 2}
     assert service("pushgateway", {"healthcheck": check})["healthcheck"] == check
-    assert service("pushgateway", {"healthcheck": {"test": "true"}})["healthcheck"] == {"test": "true"}
-    assert service("pushgateway", {"healthcheck": {"disable": True}})["healthcheck"] == {"disable": True}
+    assert service("pushgateway", {"healthcheck": {"test": "true"}})["healthcheck"] == {
+        "test": "true"
+    }
+    assert service("pushgateway", {"healthcheck": {"disable": True}})["healthcheck"] == {
+        "disable": True
+    }
     assert "healthcheck" not in service("pushgateway", {"healthcheck": None})
 
 
 def test_behind_basic_auth_the_check_accepts_401_and_holds_no_password() -> None:
-    check = service("pushgateway", {"web_auth": {"username": "u", "password_hash": BCRYPT}})["healthcheck"]
+    check = service("pushgateway", {"web_auth": {"username": "u", "password_hash": BCRYPT}})[
+        "healthcheck"
+    ]
     assert check["test"][0] == "CMD-SHELL"
     assert "grep -qE '^$$|401'" in check["test"][1]  # $$: compose's escape for $
 
@@ -107,7 +114,14 @@ def test_networks_as_a_list_or_a_mapping_with_aliases() -> None:
 def test_the_compose_pass_through_is_written_as_it_is() -> None:
     svc = service(
         "pushgateway",
-        {"compose": {"container_name": "pgw", "user": "65534", "x-owner": "ci", "logging": {"driver": "local"}}},
+        {
+            "compose": {
+                "container_name": "pgw",
+                "user": "65534",
+                "x-owner": "ci",
+                "logging": {"driver": "local"},
+            }
+        },
     )
     assert (svc["container_name"], svc["user"], svc["x-owner"]) == ("pgw", "65534", "ci")
     assert svc["logging"] == {"driver": "local"}
@@ -129,7 +143,9 @@ def test_the_compose_pass_through_refuses_unknown_and_owned_keys(
         Pushgateway(compose=compose)
 
 
-@pytest.mark.parametrize("restart", ["no", "always", "unless-stopped", "on-failure", "on-failure:5"])
+@pytest.mark.parametrize(
+    "restart", ["no", "always", "unless-stopped", "on-failure", "on-failure:5"]
+)
 def test_restart_policies_compose_knows(restart: str) -> None:
     assert service("pushgateway", {"restart": restart})["restart"] == restart
 

@@ -8,7 +8,6 @@ from pydantic import ValidationError
 from beast_observatory.kinds.webauth import web_config, web_config_flag
 from beast_observatory.spec.types import WebAuth
 from beast_observatory.yamlio import load_yaml
-
 from inventory_builder import BCRYPT
 
 
@@ -31,7 +30,9 @@ def test_the_web_config_holds_every_user_and_the_other_settings() -> None:
 def test_a_hash_from_env_is_written_in_the_container_at_start() -> None:
     auth = WebAuth(username="admin", password_hash_env="PROM_HASH")
     assert web_config(auth) is None
-    assert web_config_flag(auth, "/etc/prometheus") == ["--web.config.file=/tmp/observatory-web.yml"]
+    assert web_config_flag(auth, "/etc/prometheus") == [
+        "--web.config.file=/tmp/observatory-web.yml"
+    ]
     assert web_config_flag(None, "/etc/prometheus") == []
 
 

@@ -19,7 +19,6 @@ from beast_observatory.names import COMPOSE_ENV_FILE
 from beast_observatory.plan.adopt import is_unmanaged, restore_args
 from beast_observatory.plan.compute import make_plan
 from beast_observatory.plan.model import Plan, format_plan
-
 from bundles import compiled
 from discover.handmade import WORKING_DIR, handmade_inventory
 from inventory_builder import compose_labels, container, inventory, text_file, volume
@@ -49,7 +48,10 @@ def test_the_hosts_own_export_plans_nothing(tmp_path: Path) -> None:
     assert not plan.changed
     assert not plan.takeover
     assert plan.blockers == ()
-    assert any("nothing differs: the first apply that changes something takes the stack over" in n for n in plan.notes)
+    assert any(
+        "nothing differs: the first apply that changes something takes the stack over" in n
+        for n in plan.notes
+    )
     assert plan.unmanaged["containers"] == ("zzz-prometheus-1",)
 
 
@@ -64,8 +66,8 @@ def test_a_change_takes_every_container_over_and_says_the_change(tmp_path: Path)
     assert prom.reasons[1].startswith("taken over: recreated from the generated compose file")
     assert f"compose project folder {WORKING_DIR} -> {DEPLOY}" in prom.reasons
     assert (
-        f"/etc/prometheus: mounted from {DEPLOY}/prometheus (was {WORKING_DIR}/prometheus at /etc/prometheus)"
-        in prom.reasons
+        f"/etc/prometheus: mounted from {DEPLOY}/prometheus "
+        f"(was {WORKING_DIR}/prometheus at /etc/prometheus)" in prom.reasons
     )
     assert {f.action for f in plan.files} == {"add"}
 
@@ -85,7 +87,9 @@ def test_volumes_and_data_folders_that_stay_are_no_blockers_memory_only_metrics_
 
 def test_data_in_the_containers_own_layer_is_a_blocker(tmp_path: Path) -> None:
     prom = container("prometheus", "prom/prometheus:v2.53.2", labels=compose_labels(WORKING_DIR))
-    inv = inventory(prom, files={prom.name: {"/etc/prometheus/prometheus.yml": "scrape_configs: []\n"}})
+    inv = inventory(
+        prom, files={prom.name: {"/etc/prometheus/prometheus.yml": "scrape_configs: []\n"}}
+    )
     plan = plan_of(desired(tmp_path, inv, ("time: 15d", "time: 30d")), inv)
     assert plan.blockers == (
         "prometheus: /prometheus: its data is in the container's own layer and is lost when the "
@@ -109,9 +113,8 @@ def test_a_data_volume_the_spec_replaces_is_a_blocker(tmp_path: Path) -> None:
 def test_restore_brings_the_hand_made_stack_back_from_its_own_files(tmp_path: Path) -> None:
     inv = handmade_inventory()
     plan = plan_of(desired(tmp_path, inv, ("scrape_interval: 20s", "scrape_interval: 30s")), inv)
-    assert plan.restore == (
-        "-p", "beast", "--project-directory", WORKING_DIR, "-f", f"{WORKING_DIR}/docker-compose.yml",
-    )  # fmt: skip
+    compose_file = f"{WORKING_DIR}/docker-compose.yml"
+    assert plan.restore == ("-p", "beast", "--project-directory", WORKING_DIR, "-f", compose_file)
     assert json.loads(json.dumps(plan.to_json()))["restore"] == list(plan.restore)
 
 
@@ -120,17 +123,25 @@ def test_restore_args_from_compose_labels() -> None:
         **compose_labels("/srv/b", ["compose.yml", "override.yml"]),
         COMPOSE_ENV_FILE: "/srv/b/prod.env",
     }
-    relative = {**compose_labels("/srv/b"), "com.docker.compose.project.config_files": "compose.yml"}
+    relative = {
+        **compose_labels("/srv/b"),
+        "com.docker.compose.project.config_files": "compose.yml",
+    }
     assert restore_args([container("a", "x", labels=labels)], "b") == (
         "-p", "b", "--project-directory", "/srv/b", "-f", "/srv/b/compose.yml",
         "-f", "/srv/b/override.yml", "--env-file", "/srv/b/prod.env",
     )  # fmt: skip
-    assert restore_args([container("a", "x", labels=relative)], "b")[-2:] == ("-f", "/srv/b/compose.yml")
+    assert restore_args([container("a", "x", labels=relative)], "b")[-2:] == (
+        "-f",
+        "/srv/b/compose.yml",
+    )
     assert restore_args([container("a", "x")], "b") == ()  # made without compose's labels
 
 
 def test_which_hosts_are_made_by_hand() -> None:
-    ours = container("prometheus", "prom/prometheus", labels={"org.beast-observatory.project": "beast"})
+    ours = container(
+        "prometheus", "prom/prometheus", labels={"org.beast-observatory.project": "beast"}
+    )
     theirs = container("prometheus", "prom/prometheus")
     manifest = {"manifest.json": text_file("{}")}
     assert is_unmanaged(inventory(theirs), {}, "beast")
@@ -155,10 +166,18 @@ def test_a_stack_that_cannot_be_read_back_is_a_user_error(tmp_path: Path) -> Non
     assert "observatory export" in error.value.hint
 
 
-def test_a_service_the_host_lacks_is_created_one_it_has_beyond_the_spec_removed(tmp_path: Path) -> None:
+def test_a_service_the_host_lacks_is_created_one_it_has_beyond_the_spec_removed(
+    tmp_path: Path,
+) -> None:
     inv = handmade_inventory()
-    bundle = desired(tmp_path, inv, ("  extra:\n    db:\n", "  extra:\n    cache:\n      image: redis:7\n    db:\n"))
-    extra: Container = container("sidecar", "busybox", labels=compose_labels(WORKING_DIR), mounts=[volume("s", "/s")])
+    bundle = desired(
+        tmp_path,
+        inv,
+        ("  extra:\n    db:\n", "  extra:\n    cache:\n      image: redis:7\n    db:\n"),
+    )
+    extra: Container = container(
+        "sidecar", "busybox", labels=compose_labels(WORKING_DIR), mounts=[volume("s", "/s")]
+    )
     plan = plan_of(bundle, replace(inv, containers=(*inv.containers, extra)))
     assert plan.service("cache").action == "create"  # type: ignore[union-attr]
     assert plan.service("sidecar").action == "remove"  # type: ignore[union-attr]

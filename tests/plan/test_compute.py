@@ -18,7 +18,6 @@ from beast_observatory.plan.model import Plan, format_plan
 from beast_observatory.spec.load import load_project
 from beast_observatory.spec.starter import init_stack
 from beast_observatory.yamlio import dump_yaml, load_yaml
-
 from inventory_builder import container, deployed, text_file
 
 DEPLOY = "/opt/observatory/beast-observatory"
@@ -155,7 +154,10 @@ def test_an_empty_host_creates_everything(tmp_path: Path) -> None:
 def test_a_stopped_container_and_an_orphan_are_reported(tmp_path: Path) -> None:
     bundle = bundle_for(tmp_path)
     inv = live_inventory(bundle)
-    stopped = [replace(c, state=State(status="exited")) if c.service == "prometheus" else c for c in inv.containers]
+    stopped = [
+        replace(c, state=State(status="exited")) if c.service == "prometheus" else c
+        for c in inv.containers
+    ]
     orphan = container("old", "busybox", project=bundle.project)
     plan = plan_of(bundle, replace(inv, containers=(*stopped, orphan)))
     assert reasons(plan, "prometheus") == ("container is exited",)
@@ -189,7 +191,9 @@ def test_a_grafana_ini_change_recreates_grafana_and_says_what_changed(tmp_path: 
 
 def test_moving_data_to_a_host_path_is_a_blocker(tmp_path: Path) -> None:
     old = bundle_for(tmp_path)
-    new = bundle_for(tmp_path, "    port: 9091\n", "    port: 9091\n    data:\n      path: /srv/pushgateway\n")
+    new = bundle_for(
+        tmp_path, "    port: 9091\n", "    port: 9091\n    data:\n      path: /srv/pushgateway\n"
+    )
     plan = plan_of(new, live_inventory(old))
     assert plan.actions("recreate") == ["pushgateway"]
     assert plan.blockers == (
@@ -201,7 +205,9 @@ def test_moving_data_to_a_host_path_is_a_blocker(tmp_path: Path) -> None:
 
 def test_a_memory_limit_recreates_only_that_service(tmp_path: Path) -> None:
     old = bundle_for(tmp_path)
-    new = bundle_for(tmp_path, "    port: 9091\n", "    port: 9091\n    resources:\n      memory: 256m\n")
+    new = bundle_for(
+        tmp_path, "    port: 9091\n", "    port: 9091\n    resources:\n      memory: 256m\n"
+    )
     plan = plan_of(new, live_inventory(old))
     assert [(s.service, s.action, s.reasons) for s in plan.services if s.action != "unchanged"] == [
         ("pushgateway", "recreate", ("mem_limit: (unset) -> 256m",))

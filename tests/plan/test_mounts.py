@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from beast_observatory.plan.mounts import Planned, data_moves, planned_mounts
-
 from inventory_builder import anonymous, bind, container, volume
 
 DIRECTORY = "/opt/observatory/beast"
@@ -43,7 +42,12 @@ def test_a_volume_or_a_data_folder_that_stays_is_no_move() -> None:
         mounts=[volume("pg", "/var/lib/postgresql/data"), bind("/srv/backups", "/backups")],
     )
     new = planned("pg:/var/lib/postgresql/data", "/srv/backups:/backups")
-    assert data_moves(live, new, directory=DIRECTORY, data_dir="/var/lib/postgresql/data", recreated=True) == []
+    assert (
+        data_moves(
+            live, new, directory=DIRECTORY, data_dir="/var/lib/postgresql/data", recreated=True
+        )
+        == []
+    )
 
 
 def test_data_that_moves_or_is_left_behind_is_named() -> None:
@@ -61,13 +65,24 @@ def test_data_that_moves_or_is_left_behind_is_named() -> None:
 
 def test_data_in_the_containers_own_layer_is_lost_when_it_is_recreated() -> None:
     live = container("alertmanager", "prom/alertmanager")
-    assert data_moves(live, planned(), directory=DIRECTORY, data_dir="/alertmanager", recreated=True) == [
+    assert data_moves(
+        live, planned(), directory=DIRECTORY, data_dir="/alertmanager", recreated=True
+    ) == [
         "/alertmanager: its data is in the container's own layer and is lost when the container "
         "is recreated (copy it out first, or accept the loss)"
     ]
-    assert data_moves(live, planned(), directory=DIRECTORY, data_dir="/alertmanager", recreated=False) == []
+    assert (
+        data_moves(live, planned(), directory=DIRECTORY, data_dir="/alertmanager", recreated=False)
+        == []
+    )
     # Given a volume from now on, the new container starts with it empty: lost all the same.
-    assert data_moves(live, planned("am-data:/alertmanager"), directory=DIRECTORY, data_dir="/alertmanager", recreated=True)
+    assert data_moves(
+        live,
+        planned("am-data:/alertmanager"),
+        directory=DIRECTORY,
+        data_dir="/alertmanager",
+        recreated=True,
+    )
 
 
 def test_anonymous_volumes_and_configuration_from_the_release_are_no_data_moves() -> None:

@@ -16,7 +16,6 @@ from beast_observatory.spec.checks import (
     dotted,
     host_port,
 )
-
 from bundles import spec_data, stack_of
 
 
@@ -26,7 +25,16 @@ def messages(check: Any, services: dict[str, Any], **top: Any) -> list[tuple[str
 
 @pytest.mark.parametrize(
     "value",
-    ["plain", "$$5", "${A}", "${A:-x}", "${A-x}", "${A:?set A (a secret) in .env}", "$A", "a $${B} c"],
+    [
+        "plain",
+        "$$5",
+        "${A}",
+        "${A:-x}",
+        "${A-x}",
+        "${A:?set A (a secret) in .env}",
+        "$A",
+        "a $${B} c",
+    ],
 )
 def test_values_compose_can_interpolate(value: str) -> None:
     assert messages(check_interpolation, {"pushgateway": {"environment": {"X": value}}}) == []
@@ -43,7 +51,10 @@ def test_every_value_written_into_the_compose_file_is_checked() -> None:
     found = messages(
         check_interpolation,
         {
-            "prometheus": {"extra_flags": ["--web.external-url=http://x/$"], "compose": {"labels": {"a": "$"}}},
+            "prometheus": {
+                "extra_flags": ["--web.external-url=http://x/$"],
+                "compose": {"labels": {"a": "$"}},
+            },
             "pushgateway": {"healthcheck": {"test": ["CMD-SHELL", "test $ -eq 1"]}},
             "extra": {"web": {"image": "nginx", "command": ["echo", "$"]}},
         },
@@ -58,7 +69,14 @@ def test_every_value_written_into_the_compose_file_is_checked() -> None:
 
 @pytest.mark.parametrize(
     ("entry", "port"),
-    [("127.0.0.1:9090:9090", 9090), ("9091:9091/udp", 9091), ("9093", None), ({"published": 80, "target": 8080}, 80), ({"target": 1}, None), ("[::1]:443:8443", 443)],
+    [
+        ("127.0.0.1:9090:9090", 9090),
+        ("9091:9091/udp", 9091),
+        ("9093", None),
+        ({"published": 80, "target": 8080}, 80),
+        ({"target": 1}, None),
+        ("[::1]:443:8443", 443),
+    ],
 )
 def test_host_ports(entry: object, port: int | None) -> None:
     assert host_port(entry) == port
@@ -67,11 +85,17 @@ def test_host_ports(entry: object, port: int | None) -> None:
 def test_a_host_port_is_published_once() -> None:
     found = messages(
         check_ports,
-        {"grafana": {"port": 9091}, "extra": {"web": {"image": "nginx", "ports": ["127.0.0.1:9090:80"]}}},
+        {
+            "grafana": {"port": 9091},
+            "extra": {"web": {"image": "nginx", "ports": ["127.0.0.1:9090:80"]}},
+        },
     )
     assert found == [
         ("services.grafana.port", "host port 9091 is already used by services.pushgateway.port"),
-        ("services.extra.web.ports[0]", "host port 9090 is already used by services.prometheus.port"),
+        (
+            "services.extra.web.ports[0]",
+            "host port 9090 is already used by services.prometheus.port",
+        ),
     ]
     assert messages(check_ports, {"grafana": {"publish": False, "port": 9090}}) == []
 
@@ -91,8 +115,17 @@ def test_networks_and_volumes_must_be_declared_data_volumes_need_not() -> None:
     found = messages(
         check_networks_and_volumes,
         {
-            "prometheus": {"volumes": ["cache:/cache", "./conf:/conf", "/srv:/srv"], "data": {"volume": "tsdb"}},
-            "extra": {"web": {"image": "nginx", "networks": ["edge"], "volumes": [{"type": "volume", "source": "www", "target": "/www"}]}},
+            "prometheus": {
+                "volumes": ["cache:/cache", "./conf:/conf", "/srv:/srv"],
+                "data": {"volume": "tsdb"},
+            },
+            "extra": {
+                "web": {
+                    "image": "nginx",
+                    "networks": ["edge"],
+                    "volumes": [{"type": "volume", "source": "www", "target": "/www"}],
+                }
+            },
         },
     )
     assert found == [
@@ -110,7 +143,10 @@ def test_a_literal_secret_in_an_environment_in_either_form() -> None:
         {
             "grafana": {"environment": {"GF_DATABASE_PASSWORD": "hunter2", "GF_LOG_LEVEL": "warn"}},
             "extra": {
-                "db": {"image": "postgres", "environment": ["POSTGRES_PASSWORD=pw", "POSTGRES_USER=u", "REF_PASSWORD=${X}"]},
+                "db": {
+                    "image": "postgres",
+                    "environment": ["POSTGRES_PASSWORD=pw", "POSTGRES_USER=u", "REF_PASSWORD=${X}"],
+                },
                 "app": {"image": "app", "labels": {"vault.token": "s.abc"}},
             },
         },

@@ -113,6 +113,9 @@ def host_files(inventory: Inventory, project: str, env_name: str) -> dict[str, b
     return dict(render_stack(stack, exported.files, matches).files)
 
 
+_GLOB_CHARS = {"*": "[^/]*", "?": "[^/]"}
+
+
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """What glob.glob(pattern, recursive=True) matches, as spec/load.py reads the assets: `*`
     within one folder, `**/` any number of folders (none too)."""
@@ -123,7 +126,7 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
         if part == "**":
             regex += ".*" if last else "(?:[^/]+/)*"
             continue
-        regex += "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in part)
+        regex += "".join(_GLOB_CHARS.get(c) or re.escape(c) for c in part)
         regex += "" if last else "/"
     return re.compile(regex)
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from beast_observatory.yamlio import load_yaml
-
 from bundles import render, spec_data
 
 
-def rendered(fragment: dict[str, Any], assets: dict[str, bytes] | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
+def rendered(
+    fragment: dict[str, Any], assets: dict[str, bytes] | None = None
+) -> tuple[dict[str, Any], dict[str, bytes]]:
     bundle = render(spec_data({"extra": {"web": fragment}}), assets)
     return load_yaml(bundle.files["docker-compose.yml"])["services"]["web"], dict(bundle.files)
 

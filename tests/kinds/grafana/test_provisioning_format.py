@@ -199,8 +199,6 @@ def test_dashboard_provider_file_must_be_a_mapping() -> None:
     ]
 
 
-
-
 @given(
     st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True),
     st.text(min_size=1).filter(lambda s: "$" not in s),

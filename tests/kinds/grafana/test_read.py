@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from beast_observatory.kinds.grafana.model import Grafana
 from beast_observatory.kinds.grafana.read import parse_ini
 from beast_observatory.kinds.grafana.render import _ini_value
-
 from bundles import render, spec_data, stack_of
 from roundtrip import differences, exported_services, read_back
 from strategies import datasources, ini_sections, providers
@@ -27,7 +26,9 @@ def grafana(**section: Any) -> dict[str, Any]:
     return spec_data({"grafana": section, "pushgateway": {"enabled": False}})
 
 
-def read_grafana(data: dict[str, Any], assets: dict[str, bytes]) -> tuple[Grafana, dict[str, bytes]]:
+def read_grafana(
+    data: dict[str, Any], assets: dict[str, bytes]
+) -> tuple[Grafana, dict[str, bytes]]:
     result = read_back(render(data, assets))
     return exported_services(result).grafana, result.files
 

@@ -12,9 +12,8 @@ from beast_observatory.kinds.grafana.checks import check_grafana
 from beast_observatory.kinds.grafana.read import parse_ini
 from beast_observatory.kinds.grafana.render import DATASOURCES_FILE, PROVIDERS_FILE
 from beast_observatory.yamlio import load_yaml
-
 from bundles import matches_of, render, spec_data, stack_of
-from strategies import datasources, dashboard, ini_sections, providers
+from strategies import dashboard, datasources, ini_sections, providers
 
 from .provisioning_format import check_dashboard_providers, check_datasources_provisioning
 
@@ -28,7 +27,9 @@ def provisioning(files: dict[str, bytes] | Any) -> tuple[Any, Any]:
 
 
 def compose_service(data: dict[str, Any], assets: dict[str, bytes] | None = None) -> dict[str, Any]:
-    service: dict[str, Any] = load_yaml(render(data, assets).files["docker-compose.yml"])["services"]["grafana"]
+    service: dict[str, Any] = load_yaml(render(data, assets).files["docker-compose.yml"])[
+        "services"
+    ]["grafana"]
     return service
 
 
@@ -53,11 +54,19 @@ def test_folders_from_the_files_structure_with_a_folder() -> None:
     def problems(**provider: Any) -> list[tuple[str, str]]:
         data = grafana(dashboards=[{"name": "p", "files": ["d/*.json"], **provider}])
         stack = stack_of(data)
-        found = check_grafana(stack, {"d/a.json": dashboard("a").encode()}, {"d/*.json": ("d/a.json",)})
+        found = check_grafana(
+            stack, {"d/a.json": dashboard("a").encode()}, {"d/*.json": ("d/a.json",)}
+        )
         return [(p.severity, p.message) for p in found if "folder" in p.message]
 
     both = problems(folders_from_files_structure=True, folder="F", folderUid="f")
-    assert both == [("error", "folders come from the files' folders: Grafana refuses a provider that also has folder and folder_uid")]
+    assert both == [
+        (
+            "error",
+            "folders come from the files' folders: Grafana refuses a provider that also has "
+            "folder and folder_uid",
+        )
+    ]
     assert problems(folders_from_files_structure=True, folder="F") == [
         ("warning", "folders come from the files' folders: Grafana ignores folder")
     ]
@@ -72,7 +81,9 @@ def test_providers_sharing_a_folder_uid_are_warned_about() -> None:
             {"name": "b", "files": ["d/a.json"], "folderUid": "ops"},
         ]
     )
-    found = check_grafana(stack_of(data), {"d/a.json": dashboard("a").encode()}, {"d/a.json": ("d/a.json",)})
+    found = check_grafana(
+        stack_of(data), {"d/a.json": dashboard("a").encode()}, {"d/a.json": ("d/a.json",)}
+    )
     shared = [p for p in found if "folder_uid" in p.message]
     assert [(p.severity, p.path) for p in shared] == [
         ("warning", ("services", "grafana", "dashboards", 1, "folder_uid"))
@@ -122,7 +133,12 @@ def test_fields_are_written_as_grafana_spells_them_and_absent_ones_stay_absent()
 
 
 def test_a_default_data_source_of_the_spec_takes_over_from_the_automatic_one() -> None:
-    source = {"name": "Thanos", "type": "prometheus", "url": "http://thanos:9090", "isDefault": True}
+    source = {
+        "name": "Thanos",
+        "type": "prometheus",
+        "url": "http://thanos:9090",
+        "isDefault": True,
+    }
     doc, _ = provisioning(render(grafana(datasources=[source], dashboards=[])).files)
     assert [d["isDefault"] for d in doc["datasources"]] == [False, True]
     doc, _ = provisioning(
@@ -132,7 +148,9 @@ def test_a_default_data_source_of_the_spec_takes_over_from_the_automatic_one() -
 
 
 def test_deleted_data_sources_are_listed_for_grafana_to_delete() -> None:
-    data = grafana(delete_datasources=[{"name": "Old"}, {"name": "Older", "orgId": 2}], dashboards=[])
+    data = grafana(
+        delete_datasources=[{"name": "Old"}, {"name": "Older", "orgId": 2}], dashboards=[]
+    )
     doc, _ = provisioning(render(data).files)
     assert doc["deleteDatasources"] == [{"name": "Old"}, {"name": "Older", "orgId": 2}]
 
@@ -144,7 +162,11 @@ def test_dashboards_keep_their_sub_folders_below_the_globs_fixed_folder() -> Non
         "dashboards/apps/c.json": dashboard("c").encode(),
     }
     providers_ = [
-        {"name": "infra", "files": ["dashboards/infra/**/*.json"], "foldersFromFilesStructure": True},
+        {
+            "name": "infra",
+            "files": ["dashboards/infra/**/*.json"],
+            "foldersFromFilesStructure": True,
+        },
         {"name": "apps", "files": ["dashboards/apps/c.json"], "folder": "Apps"},
     ]
     bundle = render(grafana(dashboards=providers_), files)
@@ -167,7 +189,9 @@ def test_dashboards_keep_their_sub_folders_below_the_globs_fixed_folder() -> Non
 def test_grafana_ini_holds_the_sections_of_the_spec_over_the_tools_base(
     ini: dict[str, dict[str, Any]], base: bool
 ) -> None:
-    text = render(grafana(ini=ini, base_ini=base, dashboards=[])).files["grafana/grafana.ini"].decode()
+    text = (
+        render(grafana(ini=ini, base_ini=base, dashboards=[])).files["grafana/grafana.ini"].decode()
+    )
     parsed = parse_ini(text)
     for section, values in ini.items():
         for key, value in values.items():

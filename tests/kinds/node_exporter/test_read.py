@@ -17,9 +17,7 @@ from roundtrip import differences, exported_services, read_back
 def test_render_then_read_gives_the_node_exporter_section_back(
     root: str | None, flags: list[str]
 ) -> None:
-    data = spec_data(
-        {"node_exporter": {"enabled": True, "host_root": root, "extra_flags": flags}}
-    )
+    data = spec_data({"node_exporter": {"enabled": True, "host_root": root, "extra_flags": flags}})
     bundle = render(data)
     back = exported_services(read_back(bundle)).node_exporter
     original = stack_of(data).services.node_exporter

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from beast_observatory.kinds.prometheus.checks import check_prometheus
-
 from bundles import spec_data, stack_of
 
 
-def problems(services: dict[str, Any], assets: dict[str, bytes] | None = None) -> list[tuple[str, str, str]]:
+def problems(
+    services: dict[str, Any], assets: dict[str, bytes] | None = None
+) -> list[tuple[str, str, str]]:
     """(severity, dotted path, message) of every problem."""
     found = check_prometheus(stack_of(spec_data(services)), assets or {})
     return [(p.severity, ".".join(str(x) for x in p.path), p.message) for p in found]
@@ -27,7 +28,9 @@ def test_a_sound_prometheus_has_no_problems() -> None:
 
 
 def test_a_pushgateway_job_without_honor_labels_is_a_warning() -> None:
-    found = problems({"prometheus": {"scrape_jobs": [{"name": "batch", "targets": ["pushgateway:9091"]}]}})
+    found = problems(
+        {"prometheus": {"scrape_jobs": [{"name": "batch", "targets": ["pushgateway:9091"]}]}}
+    )
     assert found == [
         (
             "warning",
@@ -40,7 +43,12 @@ def test_a_pushgateway_job_without_honor_labels_is_a_warning() -> None:
 
 def test_keys_prometheus_does_not_document_are_warnings() -> None:
     found = problems(
-        {"prometheus": {"scrape_jobs": [{"name": "a", "scrape_intervall": "1m"}], "global": {"evaluation_intervall": "1m"}}}
+        {
+            "prometheus": {
+                "scrape_jobs": [{"name": "a", "scrape_intervall": "1m"}],
+                "global": {"evaluation_intervall": "1m"},
+            }
+        }
     )
     assert [(s, p) for s, p, _ in found] == [
         ("warning", "services.prometheus.scrape_jobs.0.scrape_intervall"),
@@ -57,7 +65,11 @@ def test_keys_prometheus_does_not_document_are_warnings() -> None:
             "name 'a' is already used by services.prometheus.scrape_jobs[0]",
         ),
         (
-            {"scrape_jobs": [{"name": "a", "basic_auth": {"username": "u", "password": "hunter2"}}]},
+            {
+                "scrape_jobs": [
+                    {"name": "a", "basic_auth": {"username": "u", "password": "hunter2"}}
+                ]
+            },
             "services.prometheus.scrape_jobs.0.basic_auth.password",
             "holds a literal secret",
         ),
@@ -91,11 +103,15 @@ def test_what_prometheus_refuses_or_a_secret_in_the_spec_is_an_error(
 
 
 def test_a_literal_secret_is_told_to_use_the_file_form() -> None:
-    stack = stack_of(spec_data({"prometheus": {"remote_write": [{"url": "https://m", "bearer_token": "t0k3n"}]}}))
+    stack = stack_of(
+        spec_data({"prometheus": {"remote_write": [{"url": "https://m", "bearer_token": "t0k3n"}]}})
+    )
     (problem,) = check_prometheus(stack, {})
     assert problem.hint is not None
     assert "use the *_file form" in problem.hint
-    references = {"remote_write": [{"url": "https://m", "bearer_token_file": "/tmp/observatory-secrets/m"}]}
+    references = {
+        "remote_write": [{"url": "https://m", "bearer_token_file": "/tmp/observatory-secrets/m"}]
+    }
     assert check_prometheus(stack_of(spec_data({"prometheus": references})), {}) == []
 
 
@@ -109,5 +125,10 @@ def test_a_pushgateway_persisting_off_its_data_volume_loses_metrics() -> None:
             "the container is recreated",
         )
     ]
-    assert problems({"pushgateway": {"persistence": {"file": "/data/pg.db"}, "data": {"target": "/data"}}}) == []
+    assert (
+        problems(
+            {"pushgateway": {"persistence": {"file": "/data/pg.db"}, "data": {"target": "/data"}}}
+        )
+        == []
+    )
     assert len(problems({"pushgateway": {"data": None}})) == 1

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from beast_observatory.discover.export import export_spec
 from beast_observatory.kinds.prometheus.model import Prometheus
-
 from bundles import render, spec_data, stack_of
 from inventory_builder import BCRYPT, container, inventory
 from roundtrip import differences, exported_services, read_back
@@ -67,7 +66,12 @@ def test_a_host_read_back_and_rendered_again_is_the_same(
     automatic jobs and alerting become explicit, and nothing changes."""
     data = spec_data(
         {
-            "prometheus": {"scrape_jobs": jobs, "scrape_self": self_, "scrape_stack": stack, "global": global_},
+            "prometheus": {
+                "scrape_jobs": jobs,
+                "scrape_self": self_,
+                "scrape_stack": stack,
+                "global": global_,
+            },
             "alertmanager": {"enabled": True},
             "node_exporter": {"enabled": True},
         }
@@ -81,7 +85,10 @@ def test_rule_files_and_other_files_come_back_with_their_content() -> None:
         scrape_self=False,
         rule_files=[
             {"name": "alerts", "path": "rules/alerts.yml"},
-            {"name": "inline", "groups": [{"name": "b", "rules": [{"alert": "X", "expr": "up == 0"}]}]},
+            {
+                "name": "inline",
+                "groups": [{"name": "b", "rules": [{"alert": "X", "expr": "up == 0"}]}],
+            },
         ],
         files={"targets/nodes.json": "targets.json"},
         scrape_config_files=["/etc/prometheus/targets/*.yml"],
@@ -134,7 +141,9 @@ def test_two_rule_files_of_one_stem_keep_both() -> None:
 def test_retention_as_prometheus_reads_its_flags() -> None:
     def retention(*flags: str) -> dict[str, Any]:
         prom = container("prometheus", "prom/prometheus", cmd=flags)
-        result = export_spec(inventory(prom, files={prom.name: {"/etc/prometheus/prometheus.yml": "{}"}}))
+        result = export_spec(
+            inventory(prom, files={prom.name: {"/etc/prometheus/prometheus.yml": "{}"}})
+        )
         return exported_services(result).prometheus.retention.model_dump(exclude_none=True)
 
     assert retention() == {"time": "15d"}  # Prometheus' default

@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from beast_observatory.discover.export import export_spec
-
 from bundles import render, spec_data, stack_of
 from inventory_builder import BCRYPT, container, inventory
 from roundtrip import differences, exported_services, read_back
@@ -18,7 +17,10 @@ from roundtrip import differences, exported_services, read_back
 @given(
     persistence=st.fixed_dictionaries(
         {"enabled": st.booleans()},
-        optional={"interval": st.sampled_from(["1m", "5m"]), "file": st.just("/pushgateway/metrics.db")},
+        optional={
+            "interval": st.sampled_from(["1m", "5m"]),
+            "file": st.just("/pushgateway/metrics.db"),
+        },
     ),
     admin=st.booleans(),
     auth=st.none() | st.just({"username": "ci", "password_hash": BCRYPT}),

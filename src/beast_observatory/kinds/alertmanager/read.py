@@ -82,7 +82,8 @@ def read_alertmanager(ctx: ExportContext, c: Container) -> dict[str, Any]:
     if text is not None:
         secrets: dict[str, str] = {}
         text = carry_text(text, secrets, "ALERTMANAGER")
-        secrets.update(runtime_secrets(c.entrypoint, env_mapping((ctx.fragment(c) or {}).get("environment"))))
+        written = env_mapping((ctx.fragment(c) or {}).get("environment"))
+        secrets.update(runtime_secrets(c.entrypoint, written))  # written at start from .env
         out["config_path"] = ctx.add_file("alertmanager/alertmanager.yml", text)
         if secrets:
             out["secrets"] = {n: {"env": ctx.secret_env(v, f"alertmanager.yml: {n}")[2:-1]} for n, v in secrets.items()}

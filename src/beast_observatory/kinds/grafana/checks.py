@@ -168,8 +168,9 @@ def _folder_structures(stack: Stack) -> list[Problem]:
                 else f"ignores {given[0]}"
             )
             hint = "leave folder and folder_uid out"
+            refused = len(given) == 2  # noqa: PLR2004 - both folder and folder_uid
             problems.append(
-                Problem(where, message, hint=hint) if len(given) == 2 else warning(where, message, hint)  # noqa: PLR2004
+                Problem(where, message, hint=hint) if refused else warning(where, message, hint)
             )
     return problems
 

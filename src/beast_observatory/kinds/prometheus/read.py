@@ -203,7 +203,8 @@ def read_prometheus(ctx: ExportContext, c: Container) -> dict[str, Any]:
         return out
     secrets: dict[str, str] = {}
     config = carry(config, secrets, "PROMETHEUS")
-    secrets.update(runtime_secrets(c.entrypoint, env_mapping((ctx.fragment(c) or {}).get("environment"))))
+    written = env_mapping((ctx.fragment(c) or {}).get("environment"))
+    secrets.update(runtime_secrets(c.entrypoint, written))  # written at start from .env
     if secrets:
         out["secrets"] = {
             n: {"env": ctx.secret_env(v, f"prometheus.yml: {n}")[2:-1]} for n, v in secrets.items()
