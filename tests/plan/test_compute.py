@@ -218,3 +218,49 @@ def test_a_memory_limit_recreates_only_that_service(tmp_path: Path) -> None:
 def test_the_plan_names_every_service_of_the_spec(tmp_path: Path, service: str) -> None:
     bundle = bundle_for(tmp_path)
     assert plan_of(bundle, live_inventory(bundle)).service(service) is not None
+
+
+def test_ports_environment_restart_and_flags_are_named(tmp_path: Path) -> None:
+    old = bundle_for(tmp_path)
+    bundle_for(tmp_path, "    port: 9091\n", "    port: 19091\n    restart: always\n")
+    new = bundle_for(
+        tmp_path,
+        "  grafana:\n",
+        "  grafana:\n    environment:\n      GF_LOG_LEVEL: debug\n"
+        "    extra_flags: [--homepath=/usr/share/grafana]\n",
+    )
+    plan = plan_of(new, live_inventory(old))
+    assert reasons(plan, "pushgateway") == (
+        "ports 127.0.0.1:9091:9091 -> 127.0.0.1:19091:9091",
+        "restart policy unless-stopped -> always",
+    )
+    assert reasons(plan, "grafana")[:2] == (
+        "flag homepath: (unset) -> /usr/share/grafana",
+        "environment GF_LOG_LEVEL changed",
+    )
+
+
+def test_only_files_of_the_hosts_manifest_are_removed(tmp_path: Path) -> None:
+    bundle = bundle_for(tmp_path)
+    files = dict(bundle.with_manifest())
+    manifest = json.loads(files["manifest.json"])
+    manifest["files"]["prometheus/rules/gone.yml"] = "0" * 64
+    files["manifest.json"] = json.dumps(manifest).encode()
+    files["prometheus/rules/gone.yml"] = b"groups: []\n"
+    files["notes.txt"] = b"the operator's own file\n"  # not the tool's: left alone
+    plan = plan_of(bundle, live_inventory(bundle, files=files))
+    assert [(f.path, f.action) for f in plan.files] == [("prometheus/rules/gone.yml", "remove")]
+    assert plan.actions("reload") == ["prometheus"]
+
+
+def test_a_file_the_probe_could_not_read_is_compared_by_its_hash(tmp_path: Path) -> None:
+    bundle = bundle_for(tmp_path)
+    inv = live_inventory(bundle)
+    path = "grafana/dashboards/observatory/observatory-overview.json"
+    records = dict(inv.directories[DEPLOY])
+    records[path] = replace(records[path], content=None, error="too big to read")
+    assert not plan_of(bundle, replace(inv, directories={DEPLOY: records})).changed
+    records[path] = replace(records[path], sha256="0" * 64)
+    plan = plan_of(bundle, replace(inv, directories={DEPLOY: records}))
+    assert [(f.path, f.action) for f in plan.files] == [(path, "change")]
+    assert "Grafana picks up dashboard files through provisioning, without a restart" in plan.notes
