@@ -18,7 +18,6 @@ from beast_observatory.discover.context import (
     variable_for,
 )
 from beast_observatory.host.probe.inventory import Inventory
-
 from inventory_builder import MARK
 
 

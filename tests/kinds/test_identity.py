@@ -8,7 +8,6 @@ import pytest
 from beast_observatory.discover.context import ExportContext
 from beast_observatory.host.probe.inventory import Image
 from beast_observatory.kinds.identity import identity, memory
-
 from inventory_builder import container, inventory
 
 
