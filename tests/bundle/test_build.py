@@ -259,3 +259,13 @@ def test_spec_is_found_under_stacks(
     monkeypatch.chdir(repo)
     assert cli("build") == 0
     assert (repo / "generated/local/docker-compose.yml").is_file()
+
+
+def test_the_repositorys_own_generated_tree_is_current(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """generated/ is the repository's own stack compiled (as CI's `observatory build --check`
+    from the repository root): a change of the renderer shows up here first."""
+    monkeypatch.chdir(Path(__file__).parents[2])
+    assert cli("build", "--check") == 0, capsys.readouterr().out
+    assert "generated/local: up to date" in capsys.readouterr().out

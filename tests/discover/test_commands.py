@@ -14,7 +14,7 @@ from beast_observatory.cli.app import main
 from beast_observatory.deploy.target import ConnectOptions
 from beast_observatory.discover.commands import discover_target, keep_comments
 
-from .test_export import inventory
+from .handmade import RULES, handmade_inventory
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def run(*argv: str) -> int:
 
 def saved_inventory(directory: Path) -> Path:
     path = directory / "inventory.json"
-    path.write_text(json.dumps(inventory()))
+    path.write_text(json.dumps(handmade_inventory().to_json()))
     return path
 
 
@@ -48,8 +48,9 @@ def test_export_from_a_saved_inventory_writes_spec_and_side_files(
         == 0
     )
     spec = yaml.safe_load((here / "out/observatory.yaml").read_text())
-    assert list(spec["environments"]) == ["prod"]
-    assert (here / "out/rules/alerts.yml").read_text() == "groups: []\n"
+    # The host's environment, and the same stack on this workstation.
+    assert list(spec["environments"]) == ["prod", "local"]
+    assert (here / "out/rules/alerts.yml").read_text() == RULES
     assert "note: " in capsys.readouterr().err
 
 
@@ -72,13 +73,11 @@ def test_export_of_an_unknown_project_is_a_user_error(
 def test_import_an_inventory_then_refuse_then_force(
     here: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    inv = inventory()
-    source = here / "inventory.json"
-    source.write_text(json.dumps(inv))
+    source = saved_inventory(here)
     assert run("import", str(source), "--name", "vonnegut") == 0
     spec_path = here / "stacks/vonnegut/observatory.yaml"
     assert spec_path.is_file()
-    assert (here / "stacks/vonnegut/rules/more.yml").is_file()
+    assert (here / "stacks/vonnegut/rules/alerts.yml").is_file()
     assert run("import", str(source), "--name", "vonnegut") == 1
     assert "--force" in capsys.readouterr().err
     spec_path.write_text(

@@ -20,9 +20,9 @@ from beast_observatory.host.status import (
 
 SERVICES = ["grafana", "prometheus", "pushgateway"]
 ENDPOINTS = [
-    Endpoint("grafana", "127.0.0.1", 3000, "/api/health"),
-    Endpoint("prometheus", "127.0.0.1", 9090, "/-/ready"),
-    Endpoint("pushgateway", "0.0.0.0", 9091, "/-/ready"),  # noqa: S104 - a published wildcard
+    Endpoint("grafana", "127.0.0.1", 3000, "/api/health", 3000),
+    Endpoint("prometheus", "127.0.0.1", 9090, "/-/ready", 9090),
+    Endpoint("pushgateway", "0.0.0.0", 9091, "/-/ready", 9091),  # noqa: S104 - a published wildcard
 ]
 IMAGES = {
     "grafana": "grafana/grafana-oss:11.2.0",
@@ -155,16 +155,22 @@ def test_parse_status_reads_compose_v1_containers_by_label() -> None:
 
 
 def test_endpoints_from_compose() -> None:
+    """The services whose ready label says where they answer; published or not."""
+    ready = "org.beast-observatory.ready"
     compose = {
         "services": {
-            "prometheus": {"ports": ["127.0.0.1:9090:9090"]},
-            "grafana": {},  # not published: probed from inside its container
-            "sidecar": {"ports": ["8080:8080"]},  # not one of ours: not probed
+            "prometheus": {
+                "ports": ["127.0.0.1:19090:9095"],
+                "labels": {ready: "http://127.0.0.1:9095/prom/-/ready"},
+            },
+            # not published: probed from inside its container
+            "grafana": {"labels": {ready: "http://127.0.0.1:3000/api/health"}},
+            "sidecar": {"ports": ["8080:8080"]},  # no ready label: not probed
         }
     }
     assert endpoints_from_compose(compose) == [
-        Endpoint("grafana", "", 0, "/api/health"),
-        Endpoint("prometheus", "127.0.0.1", 9090, "/-/ready"),
+        Endpoint("grafana", "", 0, "/api/health", 3000),
+        Endpoint("prometheus", "127.0.0.1", 19090, "/prom/-/ready", 9095),
     ]
 
 

@@ -1,8 +1,10 @@
-"""The corpus of bad specs: each one fails with a located message, exit 1, and touches nothing.
+"""The corpus of bad specs: each one fails with a located message, exit 1, and touches nothing;
+and of specs with warnings: valid, the warning named with its place and hint, an error with
+``--strict``.
 
-A case is a folder under ``bad/``: ``observatory.yaml`` (plus any files it references) and
-``expected.txt``, one substring per line that the error output must contain. Cases too big
-or too binary to commit are generated here (``GENERATED``).
+A case is a folder under ``bad/`` (errors) or ``warn/`` (warnings): ``observatory.yaml`` (plus
+any files it references) and ``expected.txt``, one substring per line that the output must
+contain. Cases too big or too binary to commit are generated here (``GENERATED``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from beast_observatory.cli.app import main
 
 BAD = Path(__file__).parent / "bad"
+WARN = Path(__file__).parent / "warn"
 SPEC = "observatory.yaml"
 TEN_MIB = 10 * 1024 * 1024
 
@@ -36,6 +39,7 @@ def _binary() -> bytes:
 
 GENERATED: dict[str, Callable[[], bytes]] = {"huge-file": _huge, "binary-junk": _binary}
 CASES = sorted(p.name for p in BAD.iterdir() if (p / "expected.txt").is_file())
+WARNINGS = sorted(p.name for p in WARN.iterdir() if (p / "expected.txt").is_file())
 
 
 def observatory() -> list[str]:
@@ -70,23 +74,25 @@ def previous_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "out"
 
 
-def case_dir(name: str, tmp_path: Path) -> Path:
+def case_dir(name: str, tmp_path: Path, corpus: Path = BAD) -> Path:
     target = tmp_path / name
-    shutil.copytree(BAD / name, target)
+    shutil.copytree(corpus / name, target)
     (target / "expected.txt").unlink()
     if name in GENERATED:
         (target / SPEC).write_bytes(GENERATED[name]())
     return target
 
 
-def expected(name: str) -> list[str]:
-    return [line for line in (BAD / name / "expected.txt").read_text().splitlines() if line]
+def expected(name: str, corpus: Path = BAD) -> list[str]:
+    return [line for line in (corpus / name / "expected.txt").read_text().splitlines() if line]
 
 
 def test_corpus_covers_the_issue() -> None:
     assert len(CASES) >= 17
+    assert len(WARNINGS) >= 5
     for name in CASES:
         assert (BAD / name / SPEC).is_file() or name in GENERATED, name
+    assert not set(CASES) & set(WARNINGS)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -129,3 +135,21 @@ def test_in_process_validate_gives_the_same_message(
     err = capsys.readouterr().err
     for text in expected(name):
         assert text in err
+
+
+@pytest.mark.parametrize("name", WARNINGS)
+def test_a_warning_is_named_and_stops_nothing_unless_strict(name: str, tmp_path: Path) -> None:
+    case = case_dir(name, tmp_path, WARN)
+    result = run(["validate", "-f", SPEC], cwd=case)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == f"{SPEC}: valid (1 environment(s): local)\n"
+    for text in expected(name, WARN):
+        assert text in result.stderr, f"{text!r} not in:\n{result.stderr}"
+    assert all(line.startswith("warning: ") for line in result.stderr.splitlines())
+    strict = run(["validate", "-f", SPEC, "--strict"], cwd=case)
+    assert strict.returncode == 1
+    for text in expected(name, WARN):
+        assert text in strict.stderr
+    built = run(["build", "-f", SPEC, "--out", str(tmp_path / "out")], cwd=case)
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "out/local/docker-compose.yml").is_file()

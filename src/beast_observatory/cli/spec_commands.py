@@ -26,13 +26,17 @@ def init(
 
 
 @app.command()
-def validate(spec: SpecOpt = DEFAULT_SPEC) -> None:
+def validate(
+    spec: SpecOpt = DEFAULT_SPEC,
+    strict: Annotated[bool, typer.Option(help="Fail on warnings too.")] = False,
+) -> None:
     """Validate the spec: schema, every environment, referenced files, cross-file checks."""
     from beast_observatory.bundle.compile import validate_project  # noqa: PLC0415
     from beast_observatory.spec.load import load_project  # noqa: PLC0415
 
     project = load_project(spec)
-    validate_project(project)
+    for warning in validate_project(project, strict=strict):
+        typer.echo(f"warning: {warning.text()}", err=True)
     envs = ", ".join(sorted(project.stacks))
     typer.echo(f"{project.path}: valid ({len(project.stacks)} environment(s): {envs})")
 

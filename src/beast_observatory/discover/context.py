@@ -216,7 +216,8 @@ class ExportContext:
             if op in (":-", "-"):
                 return default
             self.secrets.add(name)
-            return f"${{{name}}}"
+            # ${NAME:?message} stays as written: compose still says what to set.
+            return m.group(0) if op in (":?", "?") else f"${{{name}}}"
 
         return _VARIABLE.sub(one, value)
 

@@ -20,6 +20,7 @@ from beast_observatory.secret_rules import is_secret_name
 # Mounts that belong to the host's own plumbing: always kept as host paths.
 SYSTEM_PATH = re.compile(r"^/(proc|sys|dev|run|var/run|etc/localtime|etc/timezone)(/|$)|^/$")
 ANONYMOUS = re.compile(r"^[0-9a-f]{64}$")
+RUNTIME_ENV_PREFIX = "OBSERVATORY_"
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def environment(ctx: ExportContext, c: Container, facts: KindFacts | None) -> di
     out: dict[str, str] = {}
     for name, live in sorted(c.env.items()):
         if name in skip or (image_env.get(name) == live and name not in written):
+            continue
+        if name.startswith(RUNTIME_ENV_PREFIX):  # the tool's entrypoint's own (kinds/entrypoint.py)
             continue
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             ctx.note(f"{c.name}: environment variable {name!r} is not a name the spec accepts")

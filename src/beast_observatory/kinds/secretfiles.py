@@ -164,3 +164,21 @@ def secret_writes(secrets: Mapping[str, SecretRef]) -> list[tuple[str, str, str]
         for name, ref in sorted(secrets.items())
         if ref.env
     ]
+
+
+# `printf '%s' "$OBSERVATORY_SECRET_X" > /tmp/observatory-secrets/<name>` in a container's
+# entrypoint (`$$` in the compose file): the runtime entrypoint of kinds/entrypoint.py.
+_WRITE = re.compile(r"printf '%s' \"\$\$?(\w+)\" > " + re.escape(SECRETS_DIR) + r"/([\w.-]+)")
+
+
+def runtime_secrets(entrypoint: tuple[str, ...], written_env: Mapping[str, Any]) -> dict[str, str]:
+    """name -> the variable of the host's .env, for each secret file the tool's entrypoint
+    writes (the inverse of secret_writes); written_env is the compose file's environment."""
+    from beast_observatory.discover.context import reference_name  # noqa: PLC0415
+
+    out = {}
+    for inner, name in _WRITE.findall(" ".join(entrypoint)):
+        if variable := reference_name(written_env.get(inner)):
+            out[name] = variable
+    return out
+

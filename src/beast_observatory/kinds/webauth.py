@@ -41,6 +41,8 @@ def read_web_auth(ctx: ExportContext, c: Container, path: str | None) -> dict[st
     web_config (every user's bcrypt hash, TLS and HTTP settings kept)."""
     if path is None:
         return None
+    if path == RUNTIME_WEB_CONFIG and (written := _runtime_web_auth(ctx, c)):
+        return written
     doc = ctx.config_yaml(c, path, "web config")
     users = doc.get("basic_auth_users") if isinstance(doc, dict) else None
     if not isinstance(users, dict) or not users:
@@ -59,3 +61,17 @@ def read_web_auth(ctx: ExportContext, c: Container, path: str | None) -> dict[st
     if extra:
         out["extra"] = extra
     return out
+
+
+def _runtime_web_auth(ctx: ExportContext, c: Container) -> dict[str, Any] | None:
+    """The web_auth whose hash the tool's entrypoint writes from the host's .env."""
+    from beast_observatory.discover.context import env_mapping, reference_name  # noqa: PLC0415
+
+    written = env_mapping((ctx.fragment(c) or {}).get("environment"))
+    variable = reference_name(written.get("OBSERVATORY_WEB_PASSWORD_HASH"))
+    user = c.env.get("OBSERVATORY_WEB_USER")
+    if variable is None or not user:
+        return None
+    ctx.secrets.add(variable)
+    return {"username": user, "password_hash_env": variable}
+

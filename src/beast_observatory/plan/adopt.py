@@ -12,8 +12,8 @@ configuration is mounted from the deploy directory from now on, and where data w
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -116,12 +116,30 @@ def host_files(inventory: Inventory, project: str, env_name: str) -> dict[str, b
             sorted(
                 p
                 for p in exported.files
-                if fnmatch.fnmatch(p, ref) or p == ref or p.startswith(ref.rstrip("/") + "/")
+                if glob_regex(ref).fullmatch(p) or p == ref or p.startswith(ref.rstrip("/") + "/")
             )
         )
         for ref in refs
     }
     return dict(render_stack(stack, exported.files, matches).files)
+
+
+_GLOB_CHARS = {"*": "[^/]*", "?": "[^/]"}
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """What glob.glob(pattern, recursive=True) matches, as spec/load.py reads the assets: `*`
+    within one folder, `**/` any number of folders (none too)."""
+    parts = pattern.split("/")
+    regex = ""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**":
+            regex += ".*" if last else "(?:[^/]+/)*"
+            continue
+        regex += "".join(_GLOB_CHARS.get(c) or re.escape(c) for c in part)
+        regex += "" if last else "/"
+    return re.compile(regex)
 
 
 def _config_moves(live: Container, planned: list[Any], directory: str) -> list[str]:

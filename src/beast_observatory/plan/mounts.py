@@ -117,9 +117,10 @@ def data_moves(
         )
         if not same and not (anonymous and not new.source):
             out.append(f"{dest}: data moves from {_live_where(m)} to {new.where()}")
-    if recreated and data_dir and live.mount_at(data_dir) is None and data_dir not in by_dest:
+    # A volume planned there from now on starts without it: the layer's data is lost too.
+    if recreated and data_dir and live.mount_at(data_dir) is None:
         out.append(
             f"{data_dir}: its data is in the container's own layer and is lost when the "
-            "container is recreated (give it a data volume, or accept the loss)"
+            "container is recreated (copy it out first, or accept the loss)"
         )
     return out

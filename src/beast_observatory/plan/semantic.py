@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from beast_observatory.kinds.grafana.read import parse_ini
 from beast_observatory.names import COMPOSE_FILE, LABEL
 from beast_observatory.plan.files import mask_secrets
+from beast_observatory.secret_rules import is_reference
+from beast_observatory.secret_rules import is_secret_name as secret_key
 from beast_observatory.spec.config_view import flatten
 from beast_observatory.yamlio import YamlError, load_yaml
 
@@ -45,8 +48,8 @@ def _short(value: Any) -> str:
 
 def leaf_changes(before: Any, after: Any, prefix: str = "") -> Iterator[str]:
     """`path: old -> new` for every leaf that differs (lists of scalars compared whole)."""
-    fb = dict(flatten(before)) if isinstance(before, dict | list) else {prefix: before}
-    fa = dict(flatten(after)) if isinstance(after, dict | list) else {prefix: after}
+    fb = _leaves(before) if isinstance(before, dict | list) else {prefix: before}
+    fa = _leaves(after) if isinstance(after, dict | list) else {prefix: after}
     if not isinstance(before, dict | list) or not isinstance(after, dict | list):
         if before != after:
             yield f"{prefix}: {_short(before)} -> {_short(after)}"
@@ -54,7 +57,19 @@ def leaf_changes(before: Any, after: Any, prefix: str = "") -> Iterator[str]:
     for key in sorted(set(fb) | set(fa)):
         if fb.get(key) != fa.get(key):
             where = f"{prefix}.{key}" if prefix and key else prefix or key
-            yield f"{where}: {_short(fb.get(key))} -> {_short(fa.get(key))}"
+            yield f"{where}: {_shown(where, fb.get(key))} -> {_shown(where, fa.get(key))}"
+
+
+def _leaves(value: dict[str, Any] | list[Any]) -> dict[str, Any]:
+    return dict(flatten(value)) if value else {}  # an empty file has no settings
+
+
+def _shown(where: str, value: Any) -> str:
+    """A value as a plan shows it: a secret's value masked (its key says it is one)."""
+    name = re.sub(r"\[\d+\]$", "", where).rsplit(".", 1)[-1]
+    if value is not None and secret_key(name) and not is_reference(value):
+        return "<masked>"
+    return _short(value)
 
 
 def _by(items: Any, key: str) -> dict[str, Any]:
@@ -177,6 +192,12 @@ def alertmanager_changes(before: Files, after: Files) -> list[str]:
 
 def _tool_free(service: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(service)
+    for key in ("volumes", "ports"):  # docker mounts and publishes them in any order
+        if isinstance(out.get(key), list):
+            out[key] = sorted(out[key], key=lambda e: json.dumps(e, sort_keys=True))
+    networks = out.get("networks")
+    if isinstance(networks, dict) and not any(networks.values()):
+        out["networks"] = sorted(networks)  # compose reads {a: null} as [a]
     labels = {k: v for k, v in (out.get("labels") or {}).items() if not str(k).startswith(f"{LABEL}.")}
     if labels:
         out["labels"] = labels

@@ -8,6 +8,7 @@ preferences are warnings with a hint (``validate --strict`` makes them errors).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -260,3 +261,45 @@ def check_environment_secrets(stack: Stack) -> list[Problem]:
         ):
             problems.append(Problem(path, why, hint=ENV_FIX))
     return problems
+
+
+# ----------------------------------------------------------------- compose's variables
+
+# What compose substitutes in a compose file: `$$`, ${NAME...} and $NAME. Any other `$` is an
+# "Invalid interpolation format" to it (Compose v1 at least).
+_COMPOSE_DOLLAR = re.compile(
+    r"\$(\$|\{[A-Za-z_][A-Za-z0-9_]*(?:(?::?[-?+])[^}]*)?\}|[A-Za-z_][A-Za-z0-9_]*)"
+)
+
+
+def _strings(value: object, at: SpecPath) -> Iterator[tuple[SpecPath, str]]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _strings(child, (*at, str(key)))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _strings(child, (*at, i))
+    elif isinstance(value, str):
+        yield at, value
+
+
+def check_interpolation(stack: Stack) -> list[Problem]:
+    """Values written into docker-compose.yml that compose cannot interpolate."""
+    trees: list[tuple[SpecPath, object]] = []
+    for key in stack.enabled_kinds():
+        svc = stack.kind(key)
+        for field in ("environment", "extra_flags", "compose", "volumes"):
+            trees.append((("services", key, field), getattr(svc, field)))
+        if svc.healthcheck is not None and svc.healthcheck.test is not None:
+            trees.append((("services", key, "healthcheck", "test"), svc.healthcheck.test))
+    trees += [(("services", "extra", n), f) for n, f in sorted(stack.services.extra.items())]
+    return [
+        Problem(
+            path,
+            "holds a `$` compose cannot read as a variable",
+            hint="write $$ for a literal dollar, ${NAME} for a variable of the host's .env",
+        )
+        for at, tree in trees
+        for path, text in _strings(tree, at)
+        if "$" in _COMPOSE_DOLLAR.sub("", text)
+    ]

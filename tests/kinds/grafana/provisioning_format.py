@@ -130,7 +130,9 @@ def check_datasources_provisioning(doc: object) -> list[str]:
 def _check_datasource(item: dict[str, Json], path: str) -> list[str]:
     problems = _non_empty_string(item, "name", f"{path}.name")
     problems += _non_empty_string(item, "type", f"{path}.type")
-    if item.get("access") not in ("proxy", "direct"):
+    # Documented as required, but Grafana's reader makes a missing access proxy
+    # (validateAccessAndOrgID, pkg/services/provisioning/datasources/config_reader.go).
+    if item.get("access", "proxy") not in ("proxy", "direct"):
         problems.append(f"{path}.access: must be proxy or direct, got {item.get('access')!r}")
     kind = item.get("type")
     if isinstance(kind, str) and kind in _URL_TYPES and not isinstance(item.get("url"), str):

@@ -7,6 +7,7 @@ from typing import Any
 
 from beast_observatory.discover.context import (
     ExportContext,
+    env_mapping,
     flag_value,
     glob_segments,
     other_flags,
@@ -16,7 +17,7 @@ from beast_observatory.host.probe.inventory import Container
 from beast_observatory.kinds.alertmanager.model import CONFIG_DIR, DATA_DIR
 from beast_observatory.kinds.prometheus.read import listen_port
 from beast_observatory.kinds.read import KindFacts
-from beast_observatory.kinds.secretfiles import carry_text
+from beast_observatory.kinds.secretfiles import carry_text, runtime_secrets
 from beast_observatory.kinds.webauth import read_web_auth
 from beast_observatory.yamlio import YamlError, load_yaml
 
@@ -81,6 +82,8 @@ def read_alertmanager(ctx: ExportContext, c: Container) -> dict[str, Any]:
     if text is not None:
         secrets: dict[str, str] = {}
         text = carry_text(text, secrets, "ALERTMANAGER")
+        written = env_mapping((ctx.fragment(c) or {}).get("environment"))
+        secrets.update(runtime_secrets(c.entrypoint, written))  # written at start from .env
         out["config_path"] = ctx.add_file("alertmanager/alertmanager.yml", text)
         if secrets:
             out["secrets"] = {n: {"env": ctx.secret_env(v, f"alertmanager.yml: {n}")[2:-1]} for n, v in secrets.items()}

@@ -124,6 +124,54 @@ def check_names(stack: Stack) -> list[Problem]:
     problems += duplicates(
         (*BASE, "dashboards"), "folder", [provider_dir(d) for d in g.dashboards], {}
     )
+    # Grafana logs "the same folder UID is used more than once" and mixes the folders up.
+    problems += [
+        warning(p.path, f"{p.message}: Grafana mixes their dashboards up")
+        for p in duplicates(
+            (*BASE, "dashboards"), "folder_uid", [d.folder_uid or "" for d in g.dashboards], {}
+        )
+        if "folder_uid ''" not in p.message
+    ]
+    return problems + _defaults(stack) + _folder_structures(stack)
+
+
+def _defaults(stack: Stack) -> list[Problem]:
+    """Grafana refuses to provision two default data sources of one organization."""
+    first: dict[int, int] = {}
+    problems = []
+    for i, d in enumerate(stack.services.grafana.datasources):
+        if d.is_default:
+            org = d.org_id or 1
+            if org in first:
+                problems.append(
+                    Problem(
+                        (*BASE, "datasources", i, "is_default"),
+                        f"datasources[{first[org]}] is already the default data source of "
+                        f"organization {org}: Grafana refuses to provision both",
+                    )
+                )
+            first.setdefault(org, i)
+    return problems
+
+
+def _folder_structures(stack: Stack) -> list[Problem]:
+    """foldersFromFilesStructure makes the folders: Grafana refuses a provider that also has
+    folder and folderUid, and ignores either one alone."""
+    problems = []
+    for i, p in enumerate(stack.services.grafana.dashboards):
+        given = [k for k in ("folder", "folder_uid") if getattr(p, k)]
+        if p.folders_from_files_structure and given:
+            where: SpecPath = (*BASE, "dashboards", i, "folders_from_files_structure")
+            message = "folders come from the files' folders: Grafana " + (
+                "refuses a provider that also has folder and folder_uid"
+                if len(given) == 2  # noqa: PLR2004
+                else f"ignores {given[0]}"
+            )
+            hint = "leave folder and folder_uid out"
+            refused = len(given) == 2  # noqa: PLR2004 - both folder and folder_uid
+            problems.append(
+                Problem(where, message, hint=hint) if refused else warning(where, message, hint)
+            )
     return problems
 
 

@@ -31,6 +31,7 @@ OWNED_ENV = frozenset(
         "GF_SECURITY_ADMIN_PASSWORD",
         "GF_SECURITY_ADMIN_PASSWORD__FILE",
         "GF_INSTALL_PLUGINS",
+        "GF_SERVER_HTTP_PORT",  # container_port
     }
 )
 # The tool's layout: config in config_dir, provisioning below it.

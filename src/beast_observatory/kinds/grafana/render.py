@@ -27,6 +27,7 @@ from beast_observatory.spec.types import SecretRef
 from beast_observatory.spec.resolve import Stack
 
 FOLDER = "grafana"
+DEFAULT_PORT = 3000
 PROMETHEUS_UID = "prometheus"
 DATASOURCES_FILE = f"{FOLDER}/provisioning/datasources/observatory.yml"
 PROVIDERS_FILE = f"{FOLDER}/provisioning/dashboards/observatory.yml"
@@ -255,6 +256,8 @@ def compose_parts(stack: Stack, files: Mapping[str, bytes]) -> KindParts:
         env["GF_SECURITY_ADMIN_USER"] = g.admin_user
     if g.admin_password is not None:
         env.update(secret_env(g.admin_password, "GF_SECURITY_ADMIN_PASSWORD"))
+    if g.container_port != DEFAULT_PORT:  # Grafana listens where container_port says
+        env["GF_SERVER_HTTP_PORT"] = str(g.container_port)
     if g.config_dir != CONFIG_DIR:
         env["GF_PATHS_CONFIG"] = f"{g.config_dir}/grafana.ini"
         env["GF_PATHS_PROVISIONING"] = f"{g.config_dir}/provisioning"

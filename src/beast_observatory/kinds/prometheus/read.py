@@ -14,6 +14,7 @@ from typing import Any
 from beast_observatory.discover.context import (
     ExportContext,
     Flags,
+    env_mapping,
     flag_value,
     glob_segments,
     other_flags,
@@ -23,7 +24,7 @@ from beast_observatory.discover.context import (
 from beast_observatory.host.probe.inventory import Container
 from beast_observatory.kinds.prometheus.model import CONFIG_DIR, DATA_DIR
 from beast_observatory.kinds.read import KindFacts
-from beast_observatory.kinds.secretfiles import carry
+from beast_observatory.kinds.secretfiles import carry, runtime_secrets
 from beast_observatory.kinds.webauth import read_web_auth as web_auth
 from beast_observatory.yamlio import YamlError, load_yaml
 
@@ -202,6 +203,8 @@ def read_prometheus(ctx: ExportContext, c: Container) -> dict[str, Any]:
         return out
     secrets: dict[str, str] = {}
     config = carry(config, secrets, "PROMETHEUS")
+    written = env_mapping((ctx.fragment(c) or {}).get("environment"))
+    secrets.update(runtime_secrets(c.entrypoint, written))  # written at start from .env
     if secrets:
         out["secrets"] = {
             n: {"env": ctx.secret_env(v, f"prometheus.yml: {n}")[2:-1]} for n, v in secrets.items()

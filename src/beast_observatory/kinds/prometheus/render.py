@@ -144,6 +144,8 @@ def _in_order(value: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
 def auto_alerting(stack: Stack) -> dict[str, Any] | None:
     p, am = stack.services.prometheus, stack.services.alertmanager
     if p.alerting is not None:
+        if not p.alerting.alertmanagers and not p.alerting.alert_relabel_configs:
+            return None  # alerting off, as Prometheus reads a file without the section
         alerting: dict[str, Any] = {"alertmanagers": key_ordered(p.alerting.alertmanagers)}
         if p.alerting.alert_relabel_configs:
             alerting["alert_relabel_configs"] = key_ordered(p.alerting.alert_relabel_configs)
