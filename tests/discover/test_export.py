@@ -188,7 +188,8 @@ def test_the_local_environment_runs_the_same_stack_on_loopback(exported: Exporte
     # The host's data folder stays on the host; locally a volume of its own holds the data.
     assert local["services"]["extra"]["db"] == {"volumes": ["db-pgdata:/var/lib/postgresql/data"]}
     assert local["volumes"] == {"db-pgdata": {}}
-    assert local["networks"] == {"shared": {"external": False}}
+    # its own network locally: a made one of the same name would clash with the real one
+    assert local["networks"] == {"shared": {"external": False, "name": None}}
 
 
 def test_data_that_would_be_lost_is_said(exported: Exported) -> None:

@@ -183,12 +183,12 @@ def test_alertmanager_secrets_are_carried_as_files_written_at_start() -> None:
     assert s["restart"] == "on-failure:3"
     assert s["cluster_listen_address"] == ""
     assert s["secrets"] == {
-        "slack-configs-api-url": {"env": "ALERTMANAGER_SLACK_CONFIGS_API_URL"},
-        "email-configs-auth-password": {"env": "ALERTMANAGER_EMAIL_CONFIGS_AUTH_PASSWORD"},
+        "slack-api-url": {"env": "ALERTMANAGER_SLACK_API_URL"},
+        "mail-email-auth-password": {"env": "ALERTMANAGER_MAIL_EMAIL_AUTH_PASSWORD"},
     }
     text = result.files[s["config_path"]].decode()
-    assert "      - api_url_file: /tmp/observatory-secrets/slack-configs-api-url\n" in text
-    assert "auth_password_file: /tmp/observatory-secrets/email-configs-auth-password" in text
+    assert "      - api_url_file: /tmp/observatory-secrets/slack-api-url\n" in text
+    assert "auth_password_file: /tmp/observatory-secrets/mail-email-auth-password" in text
     assert "  resolve_timeout: 5m\n" in text  # the rest as the author wrote it
     assert s["files"] == {"templates/slack.tmpl": "alertmanager/templates/slack.tmpl"}
     assert s["web_auth"] == {
@@ -197,7 +197,7 @@ def test_alertmanager_secrets_are_carried_as_files_written_at_start() -> None:
         "users": {"b": BCRYPT},
         "extra": {"tls_server_config": {"cert_file": "/c.pem", "key_file": "/k.pem"}},
     }
-    assert "ALERTMANAGER_SLACK_CONFIGS_API_URL" in result.spec_text.splitlines()[1]
+    assert "ALERTMANAGER_SLACK_API_URL" in result.spec_text.splitlines()[1]
 
 
 def test_a_web_config_without_bcrypt_hashes_is_left_out() -> None:

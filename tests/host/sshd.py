@@ -136,6 +136,29 @@ class TestSshd:
             count = self.count_sessions()
         return count
 
+    def session_pids(self) -> list[int]:
+        """The processes of this server that serve connections (children of its listener,
+        and theirs, that are sshd themselves): killing them drops the connections."""
+        assert self._process is not None, "not started"
+        parents: dict[int, int] = {}
+        names: dict[int, bytes] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                names[int(entry.name)] = (entry / "cmdline").read_bytes()
+            except OSError:  # gone meanwhile
+                continue
+            parents[int(entry.name)] = int(fields[1])
+        found: list[int] = []
+        frontier = {self._process.pid}
+        while frontier:
+            children = {pid for pid, ppid in parents.items() if ppid in frontier}
+            found += [pid for pid in children if names.get(pid, b"").startswith(b"sshd")]
+            frontier = children
+        return sorted(found)
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()

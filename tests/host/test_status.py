@@ -1,9 +1,10 @@
-"""The one-round-trip status script and the parser of its output."""
+"""The one-round-trip status script (host/scripts/status.sh) and the parser of its output."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ from beast_observatory.host.status import (
     ServiceStatus,
     endpoints_from_compose,
     parse_status,
-    status_script,
+    status_command,
 )
+from beast_observatory.names import READY_LABEL
 
 SERVICES = ["grafana", "prometheus", "pushgateway"]
 ENDPOINTS = [
@@ -155,22 +157,23 @@ def test_parse_status_reads_compose_v1_containers_by_label() -> None:
 
 
 def test_endpoints_from_compose() -> None:
-    """The services whose ready label says where they answer; published or not."""
-    ready = "org.beast-observatory.ready"
+    def ready(url: str) -> dict[str, str]:
+        return {READY_LABEL: url}
+
     compose = {
         "services": {
             "prometheus": {
-                "ports": ["127.0.0.1:19090:9095"],
-                "labels": {ready: "http://127.0.0.1:9095/prom/-/ready"},
+                "ports": ["127.0.0.1:9090:9090"],
+                "labels": ready("http://127.0.0.1:9090/-/ready"),
             },
             # not published: probed from inside its container
-            "grafana": {"labels": {ready: "http://127.0.0.1:3000/api/health"}},
+            "grafana": {"labels": ready("http://127.0.0.1:3000/api/health")},
             "sidecar": {"ports": ["8080:8080"]},  # no ready label: not probed
         }
     }
     assert endpoints_from_compose(compose) == [
         Endpoint("grafana", "", 0, "/api/health", 3000),
-        Endpoint("prometheus", "127.0.0.1", 19090, "/prom/-/ready", 9095),
+        Endpoint("prometheus", "127.0.0.1", 9090, "/-/ready", 9090),
     ]
 
 
@@ -179,52 +182,127 @@ def test_endpoints_from_compose() -> None:
 NASTY_PROJECT = 'it\'s $(touch pwned) `touch pwned` "x";'
 NASTY_IMAGE = "reg.example:5000/it's/$(touch pwned):v1"
 
+# A `docker` (and a `curl`) that record their arguments (one JSON list a line) and answer from
+# scenario.json: the services' states, one list per look ("inspect --format"), the last one
+# repeating; curl's answer; which images exist.
+FAKE_DOCKER = """#!/usr/bin/env python3
+import json, sys
+from pathlib import Path
+here = Path(__file__).resolve().parent.parent
+scenario = json.loads((here / "scenario.json").read_text())
+args = sys.argv[1:]
+with open(here / "calls.log", "a") as log:
+    log.write(json.dumps([Path(sys.argv[0]).name, *args]) + "\\n")
+if Path(sys.argv[0]).name == "curl":
+    print(scenario.get("curl", "200"), end="")
+    sys.exit(0)
+services = scenario.get("services", [])
+if args[:2] == ["ps", "-aq"] or args[:2] == ["ps", "-q"]:
+    print("\\n".join("c" + s for s in services if s in args[-1] or args[:2] == ["ps", "-aq"]))
+elif args[:1] == ["inspect"] and "--format" in args:
+    looks = here / "looks"
+    n = int(looks.read_text()) if looks.exists() else 0
+    looks.write_text(str(n + 1))
+    states = scenario["states"][min(n, len(scenario["states"]) - 1)]
+    print("\\n".join(f"{s} {states}" for s in services))
+elif args[:1] == ["inspect"]:
+    print(json.dumps([{"Name": "/" + s, "Config": {"Labels": {
+        "com.docker.compose.service": s}}, "State": {"Status": "running"}} for s in services]))
+elif args[:2] == ["image", "inspect"]:
+    sys.exit(0 if args[-1] in scenario.get("images", []) else 1)
+elif args[:1] == ["exec"]:
+    sys.exit(0 if scenario.get("inner_ok") else 1)
+"""
+
 
 @pytest.fixture
-def fake_docker(tmp_path: Path) -> Path:
-    """A `docker` that records its arguments (one JSON list a line) and has no images."""
+def fake_host(tmp_path: Path) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    log = tmp_path / "docker.log"
-    script = bin_dir / "docker"
-    script.write_text(
-        "#!/usr/bin/env python3\n"
-        "import json, sys\n"
-        f"open({str(log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
-        "sys.exit(1 if sys.argv[1:3] == ['image', 'inspect'] else 0)\n"
-    )
-    script.chmod(0o755)
+    for name in ("docker", "curl"):
+        (bin_dir / name).write_text(FAKE_DOCKER)
+        (bin_dir / name).chmod(0o755)
+    (tmp_path / "scenario.json").write_text("{}")
     return tmp_path
 
 
-def test_status_script_quotes_what_it_is_given(fake_docker: Path) -> None:
-    endpoints = [Endpoint("prometheus", "", 0, "/-/ready")]  # probed inside: no network
-    images = {"prometheus": NASTY_IMAGE}
-    script = status_script(NASTY_PROJECT, endpoints, images)
+def run_status(
+    host: Path, argv: list[str], scenario: dict[str, Any]
+) -> tuple[str, list[list[str]]]:
+    (host / "scenario.json").write_text(json.dumps(scenario))
     done = subprocess.run(
-        ["sh", "-c", script],
+        argv,
         capture_output=True,
         text=True,
-        cwd=fake_docker,
-        env={"PATH": f"{fake_docker / 'bin'}:/usr/bin:/bin"},
-        timeout=30,
+        cwd=host,
+        env={"PATH": f"{host / 'bin'}:/usr/bin:/bin"},
+        timeout=60,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert not (fake_docker / "pwned").exists(), "the shell ran part of a name as a command"
-    calls = [json.loads(line) for line in (fake_docker / "docker.log").read_text().splitlines()]
+    calls = [json.loads(line) for line in (host / "calls.log").read_text().splitlines()]
+    return done.stdout, calls
+
+
+def test_status_script_quotes_what_it_is_given(fake_host: Path) -> None:
+    endpoints = [Endpoint("prometheus", "", 0, "/-/ready", 9090)]  # probed inside: no network
+    images = {"prometheus": NASTY_IMAGE}
+    command = status_command(NASTY_PROJECT, ["prometheus"], endpoints, images)
+    assert command.argv[:2] == ("sh", "-c")
+    assert NASTY_PROJECT not in command.argv[2]
+    out, calls = run_status(fake_host, list(command.argv), {"states": ["running none"]})
+    assert not (fake_host / "pwned").exists(), "the shell ran part of a name as a command"
     label = f"label=com.docker.compose.project={NASTY_PROJECT}"
-    assert calls[0] == ["ps", "-aq", "--filter", label]
-    assert ["image", "inspect", "--format", ".", NASTY_IMAGE] in calls
+    assert calls[0] == ["docker", "ps", "-aq", "--filter", label]
+    assert ["docker", "image", "inspect", "--format", ".", NASTY_IMAGE] in calls
     # ...and the parser reads what the script printed.
-    [row] = parse_status(done.stdout, ["prometheus"], endpoints, images)
+    [row] = parse_status(out, ["prometheus"], endpoints, images)
     assert row.state == "missing"
     assert NASTY_IMAGE in row.detail
 
 
-def test_status_script_probes_published_services_from_the_host() -> None:
-    script = status_script("obs", ENDPOINTS[1:2])
-    assert "code=$(probe http://127.0.0.1:9090/-/ready)" in script
-    # ...and falls back to a probe inside the container (a host without curl or wget).
-    assert "code=$(inner prometheus http://127.0.0.1:9090/-/ready)" in script
-    assert f'echo "{MARK}probe prometheus $code"' in script
+def test_status_script_probes_published_services_from_the_host(fake_host: Path) -> None:
+    command = status_command("obs", ["prometheus"], ENDPOINTS[1:2])
+    out, calls = run_status(
+        fake_host, list(command.argv), {"services": ["prometheus"], "states": ["running healthy"]}
+    )
+    assert ["curl", "-s", "-o", "/dev/null", "-m", "5", "-w", "%{http_code}",
+            "http://127.0.0.1:9090/-/ready"] in calls  # fmt: skip
+    assert f"{MARK}probe prometheus 200" in out.splitlines()
+    assert not [c for c in calls if c[:2] == ["docker", "exec"]]
+
+
+def test_status_script_falls_back_to_a_probe_inside_the_container(fake_host: Path) -> None:
+    command = status_command("obs", ["prometheus"], ENDPOINTS[1:2])
+    scenario = {"services": ["prometheus"], "states": ["running none"], "curl": "000"}
+    out, calls = run_status(fake_host, list(command.argv), {**scenario, "inner_ok": True})
+    inner = [c for c in calls if c[:2] == ["docker", "exec"]]
+    assert inner == [["docker", "exec", "cprometheus", "wget", "-q", "-O", "/dev/null",
+                      "http://127.0.0.1:9090/-/ready"]]  # fmt: skip
+    assert f"{MARK}probe prometheus 200" in out.splitlines()
+
+
+def test_status_script_waits_on_the_host_until_every_service_is_ready(fake_host: Path) -> None:
+    states = ["running starting", "running starting", "running healthy"]
+    command = status_command("obs", SERVICES, ENDPOINTS, wait=30)
+    started = time.monotonic()
+    out, _ = run_status(fake_host, list(command.argv), {"services": SERVICES, "states": states})
+    assert time.monotonic() - started < 10, "it waited for more than the stack"
+    assert (fake_host / "looks").read_text() == "3", "it did not look again until ready"
+    assert [line.split()[1:] for line in out.splitlines() if "probe" in line] == [
+        [s, "200"] for s in SERVICES
+    ]
+
+
+def test_status_script_gives_up_at_its_deadline(fake_host: Path) -> None:
+    command = status_command("obs", SERVICES, ENDPOINTS, wait=2)
+    started = time.monotonic()
+    run_status(fake_host, list(command.argv), {"services": SERVICES, "states": ["exited none"]})
+    assert 1.5 < time.monotonic() - started < 10
+    assert int((fake_host / "looks").read_text()) >= 2  # it looked again
+
+
+def test_without_wait_the_status_script_looks_once(fake_host: Path) -> None:
+    command = status_command("obs", SERVICES, ENDPOINTS)
+    run_status(fake_host, list(command.argv), {"services": SERVICES, "states": ["exited none"]})
+    assert (fake_host / "looks").read_text() == "1"

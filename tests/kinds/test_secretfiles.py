@@ -51,12 +51,12 @@ def test_carry_turns_redacted_secrets_into_files_and_names_them() -> None:
     out = carry(config, secrets, "PROMETHEUS")
     assert out["remote_write"][0]["basic_auth"] == {
         "username": "u",
-        "password_file": "/tmp/observatory-secrets/write-basic-auth-password",
+        "password_file": "/tmp/observatory-secrets/remote-write-basic-auth-password",
     }
     assert out["remote_write"][1]["basic_auth"]["password_file"].endswith("-password-2")
     assert secrets == {
-        "write-basic-auth-password": "PROMETHEUS_WRITE_BASIC_AUTH_PASSWORD",
-        "write-basic-auth-password-2": "PROMETHEUS_WRITE_BASIC_AUTH_PASSWORD_2",
+        "remote-write-basic-auth-password": "PROMETHEUS_REMOTE_WRITE_BASIC_AUTH_PASSWORD",
+        "remote-write-basic-auth-password-2": "PROMETHEUS_REMOTE_WRITE_BASIC_AUTH_PASSWORD_2",
     }
     assert out["global"] == config["global"]
 
@@ -81,10 +81,11 @@ def test_carry_text_rewrites_only_the_secret_lines() -> None:
         "receivers:",
         "  - name: ops",
         "    slack_configs:",
-        "      - api_url_file: /tmp/observatory-secrets/slack-configs-api-url",
+        "      - api_url_file: /tmp/observatory-secrets/ops-slack-api-url",
         "        channel: '#ops'",
     ]
-    assert set(secrets) == {"global-smtp-auth-password", "slack-configs-api-url"}
+    # named after what they belong to: the receiver, the section
+    assert set(secrets) == {"global-smtp-auth-password", "ops-slack-api-url"}
     assert carry_text("not: [yaml", {}, "X") == "not: [yaml"
 
 

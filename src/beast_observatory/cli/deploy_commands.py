@@ -33,12 +33,14 @@ def plan(
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
     """Show what differs between the spec and the host. Exit 0 no changes, 2 changes, 1 error."""
-    from beast_observatory.deploy.apply import compute_plan  # noqa: PLC0415
     from beast_observatory.deploy.session import host_session  # noqa: PLC0415
-    from beast_observatory.plan.model import format_plan  # noqa: PLC0415
 
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=False, echo=typer.echo) as session:
+        # Imported while the connection opens (host_session starts it): it takes as long.
+        from beast_observatory.deploy.apply import compute_plan  # noqa: PLC0415
+        from beast_observatory.plan.model import format_plan  # noqa: PLC0415
+
         result = compute_plan(session.transport, session.placement, session.bundle)
     if output == "json":
         typer.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
@@ -77,8 +79,6 @@ def apply(
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
     """Make the host match the spec: validate, switch, reload/recreate, verify, roll back."""
-    from beast_observatory.deploy.apply import ApplyOptions  # noqa: PLC0415
-    from beast_observatory.deploy.apply import apply as run_apply  # noqa: PLC0415
     from beast_observatory.deploy.session import host_session  # noqa: PLC0415
     from beast_observatory.errors import ObservatoryError  # noqa: PLC0415
 
@@ -91,15 +91,19 @@ def apply(
     def confirm(_plan: object) -> bool:
         return typer.confirm("Apply these changes?", default=False)
 
-    opts = ApplyOptions(
-        auto_approve=auto_approve,
-        allow_remove=allow_remove,
-        allow_data_move=allow_data_move,
-        timeout=timeout,
-        scrape_wait=scrape_wait,
-    )
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=False, echo=typer.echo) as session:
+        # Imported while the connection opens (host_session starts it): it takes as long.
+        from beast_observatory.deploy.apply import ApplyOptions  # noqa: PLC0415
+        from beast_observatory.deploy.apply import apply as run_apply  # noqa: PLC0415
+
+        opts = ApplyOptions(
+            auto_approve=auto_approve,
+            allow_remove=allow_remove,
+            allow_data_move=allow_data_move,
+            timeout=timeout,
+            scrape_wait=scrape_wait,
+        )
         code = run_apply(
             session.transport,
             session.placement,

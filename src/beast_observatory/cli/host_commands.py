@@ -68,12 +68,14 @@ def up(
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
     """Start the stack (rebuilding stale generated files); wait until every service is healthy."""
-    from beast_observatory.deploy.operations import format_status  # noqa: PLC0415
-    from beast_observatory.deploy.operations import up as run_up  # noqa: PLC0415
     from beast_observatory.deploy.session import host_session  # noqa: PLC0415
 
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=True, echo=typer.echo) as session:
+        # Imported while the connection opens (host_session starts it).
+        from beast_observatory.deploy.operations import format_status  # noqa: PLC0415
+        from beast_observatory.deploy.operations import up as run_up  # noqa: PLC0415
+
         rows = run_up(
             session.transport, session.placement, session.bundle, timeout=timeout, echo=typer.echo
         )
@@ -140,11 +142,13 @@ def status(
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
     """Each service's state, health, uptime, image, ports and readiness. Exit 0 if all healthy."""
-    from beast_observatory.deploy.operations import StackView, format_status, gather_status  # noqa: PLC0415
     from beast_observatory.deploy.session import host_session  # noqa: PLC0415
 
     options = connect_options(host, ssh_config, known_hosts, accept_new_host_key)
     with host_session(spec, environment, out, options, refresh=False, echo=typer.echo) as session:
+        # Imported while the connection opens (host_session starts it).
+        from beast_observatory.deploy.operations import StackView, format_status, gather_status  # noqa: PLC0415
+
         rows = gather_status(session.transport, StackView.of(session.bundle))
     if output == "json":
         doc = {

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-import json
+import posixpath
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from beast_observatory.bundle.bundle import Bundle
-from beast_observatory.deploy.sync import sync_bundle
+from beast_observatory.bundle.bundle import MANIFEST, Bundle
+from beast_observatory.deploy.state import DeployState, record_state, state_path
+from beast_observatory.deploy.sync import SyncResult, sweep_command, swept, sync_bundle
 from beast_observatory.deploy.target import Placement
 from beast_observatory.errors import ObservatoryError, RuntimeFailure
-from beast_observatory.host.compose import ComposeProject, detect_compose
+from beast_observatory.host.compose import (
+    ComposeProject,
+    detect_command,
+    detect_compose,
+    detected,
+    docker_problem,
+)
+from beast_observatory.host.files import read_answer, read_command
 from beast_observatory.host.lock import HostLock
 from beast_observatory.host.status import (
     Endpoint,
     ServiceStatus,
     endpoints_from_compose,
     parse_status,
-    status_script,
+    status_command,
 )
-from beast_observatory.host.transport.base import Transport
+from beast_observatory.host.transport.base import Command, CommandResult, Transport
 from beast_observatory.yamlio import load_yaml
 
 Echo = Callable[[str], object]
@@ -55,23 +63,41 @@ class StackView:
         return cls(bundle.project, sorted(services), endpoints, secrets, images)
 
 
-def gather_status(transport: Transport, view: StackView) -> list[ServiceStatus]:
-    """One round trip: inspect every container of the project and probe each endpoint."""
-    result = transport.run(["sh", "-c", status_script(view.project, view.endpoints, view.images)])
-    if result.exit_code == 70:  # noqa: PLR2004 - the script's "docker failed" code
-        from beast_observatory.host.compose import docker_problem  # noqa: PLC0415
+_DOCKER_FAILED = 70  # status.sh: docker itself failed
 
+
+def status_of(view: StackView, *, wait: float = 0.0) -> Command:
+    """The command that gathers the stack's status (see host/status.py)."""
+    return status_command(view.project, view.services, view.endpoints, view.images, wait=wait)
+
+
+def status_rows(result: CommandResult | None, view: StackView, where: str) -> list[ServiceStatus]:
+    """The status command's answer, one row per service of the view."""
+    if result is None:
+        raise RuntimeFailure(f"the status of the stack on {where} was not gathered")
+    if result.exit_code == _DOCKER_FAILED:
         message = result.stderr.decode("utf-8", "replace")
-        raise docker_problem(message, transport.description) or RuntimeFailure(message.strip())
+        raise docker_problem(message, where) or RuntimeFailure(message.strip())
     return parse_status(result.text, view.services, view.endpoints, view.images)
 
 
-def wait_healthy(
-    transport: Transport, view: StackView, timeout: float, interval: float = 2.0
+def gather_status(
+    transport: Transport, view: StackView, *, wait: float = 0.0
 ) -> list[ServiceStatus]:
+    """One round trip: inspect every container of the project and probe each endpoint; with
+    wait, the host looks again until all are ready or wait seconds have passed."""
+    result = transport.run(status_of(view, wait=wait).argv)
+    return status_rows(result, view, transport.description)
+
+
+def wait_healthy(
+    transport: Transport, view: StackView, timeout: float, interval: float = 1.0
+) -> list[ServiceStatus]:
+    """The rows once every service is healthy, or at the deadline. The host does the waiting;
+    we look again only if it found the stack ready and these rows do not."""
     deadline = time.monotonic() + timeout
     while True:
-        rows = gather_status(transport, view)
+        rows = gather_status(transport, view, wait=max(deadline - time.monotonic(), 0.0))
         if all(r.ok for r in rows) or time.monotonic() >= deadline:
             return rows
         time.sleep(interval)
@@ -130,60 +156,87 @@ def up(
     timeout: float,
     echo: Echo,
 ) -> list[ServiceStatus]:
+    """Sync the live files, ``compose up -d``, reload what needs it, wait until healthy.
+
+    Under the host lock, in its session: one batch finds the compose flavour, sweeps what an
+    interrupted upload left and reads the manifest and state; each changed file is one more
+    round trip; one batch starts the stack and waits for it. Nothing to do writes nothing."""
     view = StackView.of(bundle)
-    with HostLock(transport, placement.lock_path):
-        flavour = detect_compose(transport)
+    directory = placement.directory
+    with HostLock(transport, placement.lock_path) as host:
+        found = host.run_batch(
+            [
+                detect_command(),
+                sweep_command(bundle, directory),
+                read_command(posixpath.join(directory, MANIFEST)),
+                read_command(state_path(directory)),
+            ]
+        )
+        flavour = detected(found[0], host.description)
         echo(f"using {flavour.describe()} on {placement.where}")
-        result = sync_bundle(transport, bundle, placement.directory)
-        if result.swept:
-            echo(
-                f"removed {len(result.swept)} temporary file(s) left by an interrupted upload "
-                f"in {placement.directory} on {placement.where}"
-            )
-        if result.uploaded or result.removed:
-            echo(
-                f"synced {placement.directory} on {placement.where}: "
-                f"{len(result.uploaded)} uploaded, "
-                f"{len(result.removed)} removed, {result.unchanged} unchanged"
-            )
-        project = ComposeProject(transport, flavour, bundle.project, placement.directory)
-        try:
-            # No --remove-orphans: containers of the project that the spec no longer has are
-            # removed only by `apply --allow-remove`, never as a side effect of `up`.
-            project.check("up", "-d", doing="docker compose up")
-        except RuntimeFailure as exc:
-            raise blame_image(blame_port(exc, view), view) from None
+        manifest = read_answer(found[2], host.description, posixpath.join(directory, MANIFEST))
+        state = read_answer(found[3], host.description, state_path(directory))
+        result = sync_bundle(
+            host, bundle, directory, old_manifest=manifest, leftovers=swept(found[1])
+        )
+        _say_synced(result, placement, echo)
+        project = ComposeProject(host, flavour, bundle.project, directory)
+        # No --remove-orphans: containers of the project that the spec no longer has are
+        # removed only by `apply --allow-remove`, never as a side effect of `up`.
         # compose recreates a service only when its definition changed; a new prometheus.yml
         # or rule file needs a reload (SIGHUP through the engine, no restart).
-        for service in sorted({p.split("/", 1)[0] for p in result.uploaded} & RELOADABLE):
-            project.run("kill", "-s", "SIGHUP", service)
-        rows = wait_healthy(transport, view, timeout)
+        reloads = sorted({p.split("/", 1)[0] for p in result.uploaded} & RELOADABLE)
+        started = time.monotonic()
+        answers = host.run_batch(
+            [
+                project.command("up", "-d"),
+                *(project.command("kill", "-s", "SIGHUP", s, stops=False) for s in reloads),
+                status_of(view, wait=timeout),
+            ]
+        )
+        try:
+            project.checked(answers[0], doing="docker compose up")
+        except RuntimeFailure as exc:
+            raise blame_image(blame_port(exc, view), view) from None
+        rows = status_rows(answers[-1], view, host.description)
+        if not all(r.ok for r in rows) and (left := timeout - (time.monotonic() - started)) > 0:
+            rows = wait_healthy(host, view, left)
         if all(r.ok for r in rows):
-            mark_applied(transport, placement.directory, bundle)
+            before = DeployState.parse(state)
+            release = before.release if before and not result.wrote_manifest else None
+            record_state(host, directory, DeployState(bundle.spec_sha256, release), state)
         return rows
+
+
+def _say_synced(result: SyncResult, placement: Placement, echo: Echo) -> None:
+    if result.swept:
+        echo(
+            f"removed {len(result.swept)} temporary file(s) left by an interrupted upload "
+            f"in {placement.directory} on {placement.where}"
+        )
+    if result.uploaded or result.removed:
+        echo(
+            f"synced {placement.directory} on {placement.where}: "
+            f"{len(result.uploaded)} uploaded, "
+            f"{len(result.removed)} removed, {result.unchanged} unchanged"
+        )
 
 
 RELOADABLE = frozenset({"prometheus", "alertmanager"})
 
 
-def mark_applied(transport: Transport, directory: str, bundle: Bundle) -> None:
-    """Record that the host runs this bundle, healthy (plan compares against it)."""
-    state = (json.dumps({"spec_sha256": bundle.spec_sha256}, indent=2) + "\n").encode()
-    path = f"{directory}/state.json"
-    if transport.read_file(path) != state:  # an unchanged host is not written to
-        transport.write_file_atomic(path, state)
-
-
 def down(transport: Transport, placement: Placement, bundle: Bundle, *, volumes: bool) -> None:
-    with HostLock(transport, placement.lock_path):
-        flavour = detect_compose(transport)
-        if transport.read_file(f"{placement.directory}/docker-compose.yml") is None:
+    compose_file = posixpath.join(placement.directory, "docker-compose.yml")
+    with HostLock(transport, placement.lock_path) as host:
+        found = host.run_batch([detect_command(), read_command(compose_file)])
+        flavour = detected(found[0], host.description)
+        if read_answer(found[1], host.description, compose_file) is None:
             raise ObservatoryError(
                 f"nothing is deployed in {placement.directory} on {placement.where}",
                 hint="check --environment/--host, or the deploy_dir of the environment",
             )
         project = ComposeProject(
-            transport,
+            host,
             flavour,
             bundle.project,
             placement.directory,

@@ -4,36 +4,42 @@ Layout in the deploy directory:
 
     docker-compose.yml, prometheus/, grafana/, ...   the live files (mounted by compose)
     manifest.json                                    what the live files are (written last)
-    state.json                                       written when an apply verified
-    releases/<NNNN>-<sha12>/                         complete copies of the last releases
+    state.json                                       written when an up or apply verified
+    releases/<NNNN>-<sha12>/                         complete copies of the last releases,
+        manifest.json, files.list                    each with its manifest and file list
 
-A release is uploaded to ``releases/.staging-*`` (only the files that differ from the live
-ones cross the network; the rest are copied on the host) and renamed into place, so a killed
-connection leaves at most a staging directory behind. The switch into the live files runs on
-the host detached from the SSH session (nohup): once started it completes even if the
-connection dies, so the live files are the old release or the new one, never a mix.
+A release is staged in ``releases/.staging-*`` by deploy/scripts/stage.sh, which gets the files
+that differ from the live ones in a tar on stdin (only they cross the network) and copies the
+rest on the host, then renames it into place: a killed connection leaves at most a staging
+directory behind, removed by the next apply. The switch into the live files
+(deploy/scripts/switch.sh) runs on the host detached from the SSH session (nohup): once started
+it completes even if the connection dies, so the live files are the old release or the new
+one, never a mix.
 """
 
 from __future__ import annotations
 
-import json
+import io
 import posixpath
-import shlex
+import tarfile
+import time
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 
 from beast_observatory.bundle.bundle import MANIFEST, Bundle, sha256
-from beast_observatory.errors import ObservatoryError, TransportError
-from beast_observatory.host.transport.base import Transport
+from beast_observatory.errors import ObservatoryError
+from beast_observatory.host.shell import deploy_script
+from beast_observatory.host.transport.base import Command, CommandResult, Transport
 
 RELEASES = "releases"
+FILES_LIST = "files.list"
 KEEP = 5
-
-
-def _script(name: str) -> str:
-    """A shell script shipped beside this module (run on the host with ``sh -c``)."""
-    return (resources.files("beast_observatory.deploy") / name).read_text(encoding="utf-8")
+STAGE = deploy_script("stage.sh")
+SWITCH = deploy_script("switch.sh")
+SWITCH_DETACHED = deploy_script("switch-detached.sh")
+PRUNE = deploy_script("prune.sh")
+SWITCH_LOG = ".observatory-switch.log"
 
 
 @dataclass(frozen=True)
@@ -49,89 +55,102 @@ class SwitchFailedError(ObservatoryError):
 NOTHING_SWITCHED = "nothing was switched; the host still runs the previous release"
 
 
-def _run(
-    transport: Transport, script: str, *args: str, doing: str, hint: str = NOTHING_SWITCHED
-) -> str:
-    result = transport.run(["sh", "-c", script, "observatory", *args])
-    if not result.ok:
+def release_path(directory: str, name: str) -> str:
+    return posixpath.join(directory, RELEASES, name)
+
+
+def files_list(paths: Iterable[str]) -> bytes:
+    """files.list: one relative path a line, what switch.sh installs."""
+    return "".join(f"{_checked(p)}\n" for p in sorted(paths)).encode()
+
+
+def _checked(rel: str) -> str:
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or "\n" in rel or ".." in parts or "" in parts:
+        raise ObservatoryError(f"{rel!r} cannot be a file of a release (a relative path)")
+    return rel
+
+
+def release_tar(bundle: Bundle, live_hashes: Mapping[str, str]) -> bytes:
+    """What stage.sh gets: the files that differ from the live ones, the manifest, files.list."""
+    members = {
+        rel: (data, 0o600 if rel in bundle.secret_files else 0o644)
+        for rel, data in sorted(bundle.files.items())
+        if live_hashes.get(rel) != sha256(data)
+    }
+    members[MANIFEST] = (bundle.with_manifest()[MANIFEST], 0o644)
+    members[FILES_LIST] = (files_list(bundle.files), 0o644)
+    out = io.BytesIO()
+    now = int(time.time())
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for rel, (data, mode) in members.items():
+            info = tarfile.TarInfo(_checked(rel))
+            info.size, info.mode, info.mtime = len(data), mode, now
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def stage_command(directory: str, bundle: Bundle, live_hashes: Mapping[str, str]) -> Command:
+    staging = f".staging-{uuid.uuid4().hex[:8]}"
+    tar = release_tar(bundle, live_hashes)
+    return STAGE.command(directory, staging, bundle.spec_sha256[:12], stdin=tar)
+
+
+def staged(result: CommandResult | None, where: str, directory: str) -> Release:
+    """The release stage_command made (or the error saying why there is none)."""
+    lines = result.text.split() if result is not None and result.ok else []
+    if result is None or not lines:
+        said = "" if result is None else _said(result)
         raise ObservatoryError(
-            f"{doing} failed on {transport.description}: "
-            + (result.stderr or result.stdout).decode("utf-8", "replace").strip()[-400:],
-            hint=hint,
+            f"staging the release failed on {where}: {said}", hint=NOTHING_SWITCHED
         )
-    return result.text
-
-
-def list_releases(transport: Transport, directory: str) -> list[str]:
-    root = posixpath.join(directory, RELEASES)
-    result = transport.run(
-        ["sh", "-c", 'ls -1 "$1" 2>/dev/null | grep -v "^\\." || true', "ls", root]
-    )
-    return sorted(line for line in result.text.split() if line)
+    name = lines[-1]
+    return Release(name, release_path(directory, name))
 
 
 def stage_release(
-    transport: Transport, directory: str, bundle: Bundle, live_hashes: dict[str, str], number: int
+    transport: Transport, directory: str, bundle: Bundle, live_hashes: Mapping[str, str]
 ) -> Release:
     """Put a complete copy of bundle under releases/ (sending only what the host lacks)."""
-    root = posixpath.join(directory, RELEASES)
-    name = f"{number:04d}-{bundle.spec_sha256[:12]}"
-    staging = posixpath.join(root, f".staging-{uuid.uuid4().hex[:8]}")
-    same = [p for p, data in bundle.files.items() if live_hashes.get(p) == sha256(data)]
-    transport.makedirs(root)
-    _run(transport, _script("stage.sh"), directory, staging, *same, doing="copying unchanged files")
-    made: set[str] = set()
-    for rel, data in sorted(bundle.files.items()):
-        if rel in same:
-            continue
-        parent = posixpath.dirname(posixpath.join(staging, rel))
-        if parent not in made:
-            transport.makedirs(parent)
-            made.add(parent)
-        mode = 0o600 if rel in bundle.secret_files else 0o644
-        transport.write_file_atomic(posixpath.join(staging, rel), data, mode=mode)
-    manifest = bundle.with_manifest()[MANIFEST]
-    transport.write_file_atomic(posixpath.join(staging, MANIFEST), manifest)
-    final = posixpath.join(root, name)
-    _run(transport, 'rm -rf "$2" && mv "$1" "$2"', staging, final, doing="storing the release")
-    return Release(name, final)
+    command = stage_command(directory, bundle, live_hashes)
+    return staged(transport.run_batch([command])[0], transport.description, directory)
 
 
-def switch_to(transport: Transport, directory: str, release: Release) -> None:
-    """Make the live files those of release; completes on the host even if we disconnect."""
-    log = posixpath.join(directory, ".observatory-switch.log")
-    script = (
-        f'nohup sh -c {shlex.quote(_script("switch.sh"))} switch "$1" "$2" '
-        f">{shlex.quote(log)} 2>&1 </dev/null & "
-        f"wait $!; rc=$?; cat {shlex.quote(log)}; exit $rc"
-    )
-    try:
-        out = _run(transport, script, directory, release.path, doing="switching the live files")
-    except TransportError:
-        raise  # the connection went away: the switch completes on the host regardless
-    except ObservatoryError as exc:
-        raise SwitchFailedError(exc.message) from None
-    if "switched" not in out:
+def discard_command(release: Release) -> Command:
+    """A release that must never be live (rejected by the host's validators)."""
+    return Command(("rm", "-rf", "--", release.path), stops=False)
+
+
+def switch_command(directory: str, release: Release, remove: Iterable[str] = ()) -> Command:
+    """Make the live files those of release, removing ``remove`` (files deployed before that
+    the release lacks); it completes on the host even if we disconnect."""
+    log = posixpath.join(directory, SWITCH_LOG)
+    gone = [_checked(rel) for rel in sorted(set(remove))]
+    return SWITCH_DETACHED.command(SWITCH.text, log, directory, release.path, *gone)
+
+
+def switched(result: CommandResult | None, release: Release, where: str) -> None:
+    """Raise SwitchFailedError unless the switch to release completed."""
+    if result is None:
+        raise SwitchFailedError(f"the switch to release {release.name} did not run")
+    if not result.ok:
+        raise SwitchFailedError(f"switching the live files failed on {where}: {_said(result)}")
+    if "switched" not in result.text:
         raise SwitchFailedError(
-            f"switching to release {release.name} did not complete: {out[-300:]}"
+            f"switching to release {release.name} did not complete: {result.text[-300:]}"
         )
 
 
-def sweep_staging(transport: Transport, directory: str) -> None:
-    """Remove staging directories an interrupted apply left behind (under the host lock)."""
-    root = posixpath.join(directory, RELEASES)
-    transport.run(["sh", "-c", 'rm -rf "$1"/.staging-*', "sweep", root])
+def switch_to(
+    transport: Transport, directory: str, release: Release, remove: Iterable[str] = ()
+) -> None:
+    result = transport.run_batch([switch_command(directory, release, remove)])[0]
+    switched(result, release, transport.description)
 
 
-def prune_releases(transport: Transport, directory: str, keep: int = KEEP) -> None:
-    names = list_releases(transport, directory)
-    old = names[:-keep] if len(names) > keep else []
-    if old:
-        root = posixpath.join(directory, RELEASES)
-        transport.run(["rm", "-rf", *(posixpath.join(root, n) for n in old)])
+def prune_command(directory: str, keep: int = KEEP) -> Command:
+    return PRUNE.command(posixpath.join(directory, RELEASES), str(keep), stops=False)
 
 
-def write_state(transport: Transport, directory: str, bundle: Bundle, release: Release) -> None:
-    state = {"release": release.name, "spec_sha256": bundle.spec_sha256}
-    data = (json.dumps(state, indent=2) + "\n").encode()
-    transport.write_file_atomic(posixpath.join(directory, "state.json"), data)
+def _said(result: CommandResult) -> str:
+    return (result.stderr or result.stdout).decode("utf-8", "replace").strip()[-400:]

@@ -11,21 +11,19 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from importlib import resources
 
 from beast_observatory.bundle.bundle import Bundle
 from beast_observatory.deploy.operations import StackView
 from beast_observatory.deploy.target import Placement
 from beast_observatory.errors import ObservatoryError
 from beast_observatory.host.lock import HostLock
+from beast_observatory.host.shell import deploy_script
 from beast_observatory.host.transport.base import Transport
 from beast_observatory.names import ENV_FILE
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _script(name: str) -> str:
-    return (resources.files("beast_observatory.deploy") / name).read_text(encoding="utf-8")
+SECRET_NAMES = deploy_script("secret-names.sh")
+SECRET_SET = deploy_script("secret-set.sh")
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ def env_path(placement: Placement) -> str:
 
 
 def names_on_host(transport: Transport, placement: Placement) -> set[str]:
-    result = transport.run(["sh", "-c", _script("secret_names.sh"), "secret-names", env_path(placement)])
+    result = transport.run(SECRET_NAMES.argv(env_path(placement)))
     if not result.ok:
         raise ObservatoryError(
             f"cannot read the names in {env_path(placement)} on {placement.where}: "
@@ -52,9 +50,7 @@ def names_on_host(transport: Transport, placement: Placement) -> set[str]:
 def list_secrets(transport: Transport, placement: Placement, bundle: Bundle) -> list[SecretState]:
     needed = set(StackView.of(bundle).secret_variables)
     present = names_on_host(transport, placement)
-    return [
-        SecretState(name, name in needed, name in present) for name in sorted(needed | present)
-    ]
+    return [SecretState(name, name in needed, name in present) for name in sorted(needed | present)]
 
 
 def set_secret(
@@ -71,11 +67,8 @@ def set_secret(
             f"environment {bundle.environment} does not read {name} from .env",
             hint=f"the spec reads: {known} (see generated/{bundle.environment}/.env.example)",
         )
-    with HostLock(transport, placement.lock_path):
-        result = transport.run(
-            ["sh", "-c", _script("secret_set.sh"), "secret-set", env_path(placement), name],
-            stdin=value.encode(),
-        )
+    with HostLock(transport, placement.lock_path) as host:
+        result = host.run(SECRET_SET.argv(env_path(placement), name), stdin=value.encode())
     if not result.ok:
         raise ObservatoryError(
             f"{name} was not set in {env_path(placement)} on {placement.where}: "

@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from beast_observatory.bundle.build import output_root
 from beast_observatory.bundle.bundle import Bundle
@@ -15,6 +14,7 @@ from beast_observatory.bundle.write import check_tree, write_tree
 from beast_observatory.deploy.target import ConnectOptions, Placement, placement
 from beast_observatory.host.transport import open_transport
 from beast_observatory.host.transport.base import Transport
+from beast_observatory.host.transport.ssh import SshTransport
 from beast_observatory.spec.load import Project, load_project
 from beast_observatory.spec.resolve import Stack
 
@@ -40,19 +40,22 @@ def host_session(
     echo: Callable[[str], object],
 ) -> Iterator[HostSession]:
     """Compile the environment; with refresh, rewrite generated/<env>/ when stale (like
-    `terraform apply` computing its plan); then connect (one connection per command)."""
+    `terraform apply` computing its plan); connect (one connection per command), in the
+    background while compiling."""
     project = load_project(spec)
     stack = project.stack(environment)
-    bundle = compile_project(project, [environment])[environment]
-    generated_dir = output_root(out) / environment
-    if refresh:
-        files = bundle.with_manifest()
-        if not check_tree(generated_dir, files).clean:
-            write_tree(generated_dir, files)
-            echo(f"{generated_dir}: was out of date, rebuilt from {project.path}")
     where = placement(stack, options)
     transport = open_transport(where.target)
     try:
+        if isinstance(transport, SshTransport):
+            transport.connect_in_background()
+        bundle = compile_project(project, [environment])[environment]
+        generated_dir = output_root(out) / environment
+        if refresh:
+            files = bundle.with_manifest()
+            if not check_tree(generated_dir, files).clean:
+                write_tree(generated_dir, files)
+                echo(f"{generated_dir}: was out of date, rebuilt from {project.path}")
         yield HostSession(bundle, where, transport, generated_dir, project, stack)
     finally:
         transport.close()

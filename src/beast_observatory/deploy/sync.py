@@ -1,10 +1,12 @@
-"""Upload a bundle to a host's deploy directory, sending only what changed.
+"""Upload a bundle to a host's deploy directory, sending only what changed (``up``).
 
 Every file is written to a temporary name in its own directory and renamed over the old one
 (never truncated in place), inside the directories the compose file mounts; secret files get
 mode 0600; the manifest is written last, so an interrupted upload is retried in full by the
-next run and a reader sees each file either old or new. Temporary files that an interrupted
-upload left behind are swept first, under the host lock, so no writer can still own them.
+next run and a reader sees each file either old or new. A write whose data stops short (the
+connection went away) removes its temporary file on the host; temporary files that something
+harder (a killed host process) left behind are swept first, under the host lock, so no writer
+can still own them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from beast_observatory.bundle.bundle import MANIFEST, Bundle, sha256
-from beast_observatory.host.transport.base import Transport
+from beast_observatory.host.files import check_done, mkdir_command, remove_command, write_command
+from beast_observatory.host.shell import deploy_script
+from beast_observatory.host.transport.base import Command, CommandResult, Transport
+
+SWEEP = deploy_script("sweep.sh")
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class SyncResult:
     removed: tuple[str, ...]
     unchanged: int
     swept: tuple[str, ...] = ()  # leftover temporary files of an interrupted upload
+    wrote_manifest: bool = False  # the live files are no longer those of a release
 
 
 def parse_manifest(data: bytes | None) -> dict[str, Any] | None:
@@ -43,43 +50,50 @@ def plan_sync(bundle: Bundle, host_files: dict[str, str]) -> tuple[list[str], li
     return upload, remove
 
 
-# The temporary names of Transport.write_file_atomic: ".<name>.tmp-<random>".
-_SWEEP_SCRIPT = r"""
-for d do
-    [ -d "$d" ] && find "$d" -maxdepth 1 -type f -name '.*.tmp-*' -print -exec rm -f -- {} +
-done
-exit 0
-"""
-
-
-def sweep_leftovers(transport: Transport, bundle: Bundle, directory: str) -> tuple[str, ...]:
+def sweep_command(bundle: Bundle, directory: str) -> Command:
     """Remove the temporary files an interrupted upload left in the directories a bundle
-    writes to (one round trip). Call it holding the host lock: the writer that made them
-    held the lock over the same connection, so it is gone now."""
+    writes to. Run it holding the host lock: the writer that made them held the lock too."""
     parents = {posixpath.dirname(rel) for rel in bundle.files}
     dirs = sorted(posixpath.join(directory, parent) for parent in parents | {""})
-    result = transport.run(["sh", "-c", _SWEEP_SCRIPT, "observatory-sweep", *dirs])
-    return tuple(line for line in result.text.splitlines() if line)
+    return SWEEP.command(*dirs, stops=False)
 
 
-def sync_bundle(transport: Transport, bundle: Bundle, directory: str) -> SyncResult:
-    swept = sweep_leftovers(transport, bundle, directory)
-    old_manifest = transport.read_file(posixpath.join(directory, MANIFEST))
+def swept(result: CommandResult | None) -> tuple[str, ...]:
+    return tuple(line for line in (result.text if result else "").splitlines() if line)
+
+
+def sync_bundle(
+    transport: Transport,
+    bundle: Bundle,
+    directory: str,
+    *,
+    old_manifest: bytes | None,
+    leftovers: tuple[str, ...] = (),
+) -> SyncResult:
+    """Make the live files those of bundle, given the host's manifest.json as it is now."""
     manifest = parse_manifest(old_manifest) or {}
     host_files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
     upload, remove = plan_sync(bundle, dict(host_files or {}))
     made: set[str] = set()
     for rel in upload:
-        parent = posixpath.dirname(posixpath.join(directory, rel))
-        if parent not in made:
-            transport.makedirs(parent)
-            made.add(parent)
+        path = posixpath.join(directory, rel)
+        parent = posixpath.dirname(path)
+        commands = [] if parent in made else [mkdir_command(parent)]
+        made.add(parent)
         mode = 0o600 if rel in bundle.secret_files or rel.endswith(".env") else 0o644
-        transport.write_file_atomic(posixpath.join(directory, rel), bundle.files[rel], mode=mode)
-    for rel in remove:
-        transport.remove(posixpath.join(directory, rel))
+        commands.append(write_command(path, bundle.files[rel], mode))
+        _done(transport, commands, path)
     new_manifest = bundle.with_manifest()[MANIFEST]
-    if upload or remove or old_manifest != new_manifest:  # nothing changed: write nothing
-        transport.makedirs(directory)
-        transport.write_file_atomic(posixpath.join(directory, MANIFEST), new_manifest, mode=0o644)
-    return SyncResult(tuple(upload), tuple(remove), len(bundle.files) - len(upload), swept)
+    wrote = bool(upload or remove or old_manifest != new_manifest)  # else: write nothing
+    if wrote:
+        path = posixpath.join(directory, MANIFEST)
+        commands = [remove_command(posixpath.join(directory, rel)) for rel in remove]
+        commands += [mkdir_command(directory), write_command(path, new_manifest, 0o644)]
+        _done(transport, commands, path)
+    unchanged = len(bundle.files) - len(upload)
+    return SyncResult(tuple(upload), tuple(remove), unchanged, leftovers, wrote)
+
+
+def _done(transport: Transport, commands: list[Command], path: str) -> None:
+    for result in transport.run_batch(commands):
+        check_done(result, transport, "write", path)

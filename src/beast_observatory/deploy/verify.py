@@ -1,21 +1,33 @@
-"""After an apply: is the stack really doing its job? Health, scrape targets, rules, pushes."""
+"""After an apply: is the stack really doing its job? Health, scrape targets, rules, pushes.
+
+What verification asks the host is one batch (``verification_commands``): the stack's status,
+waiting on the host until every service is ready (host/scripts/status.sh), what Prometheus
+loaded (deploy/scripts/prometheus-api.sh) and a push probe of the Pushgateway
+(deploy/scripts/push-probe.sh). apply sends it in the same batch as the switch; only scrape
+targets still coming up cost further round trips (one per look, every two seconds).
+"""
 
 from __future__ import annotations
 
 import json
-import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from beast_observatory.deploy.operations import StackView, wait_healthy
-from beast_observatory.host.probe.inventory import Inventory
+from beast_observatory.deploy.operations import StackView, status_rows, wait_healthy
+from beast_observatory.host.shell import deploy_script
+from beast_observatory.host.status import status_command
+from beast_observatory.host.transport.base import Command, CommandResult, Transport
 from beast_observatory.names import KIND_LABEL
-from beast_observatory.host.transport.base import Transport
 from beast_observatory.yamlio import load_yaml
 
 MARK = "@@observatory-verify@@"
+PROMETHEUS_API = deploy_script("prometheus-api.sh")
+PUSH_PROBE = deploy_script("push-probe.sh")
+_SCRAPE_LOOK_EVERY = 2.0
+_READY = "/-/ready"
+PROMETHEUS_INSIDE = "http://127.0.0.1:9090"  # without a ready label: its usual listen address
 
 
 @dataclass
@@ -26,31 +38,6 @@ class Verification:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _container(project: str, kind: str) -> str:
-    return (
-        f"docker ps -q --filter label=com.docker.compose.project={shlex.quote(project)} "
-        f"--filter label={KIND_LABEL}={shlex.quote(kind)} | head -n 1"
-    )
-
-
-# No `wget -T` inside containers: Debian's busybox-static wget crashes with it (SIGSEGV);
-# the transport's own timeout bounds these calls instead.
-def api_script(project: str, base: str = "http://127.0.0.1:9090") -> str:
-    """Prometheus' targets and rules, asked inside its container at base (its port and
-    route prefix)."""
-    prom = _container(project, "prometheus")
-    return "\n".join(
-        [
-            f"c=$({prom})",
-            f"echo {MARK}targets",
-            f'docker exec "$c" wget -q -O - {shlex.quote(base + "/api/v1/targets")} 2>/dev/null',
-            f"echo; echo {MARK}rules",
-            f'docker exec "$c" wget -q -O - {shlex.quote(base + "/api/v1/rules")} 2>/dev/null',
-            "echo",
-        ]
-    )
 
 
 def parse_api(output: str) -> tuple[Any, Any]:
@@ -83,7 +70,7 @@ def declared_groups(rule_files: list[bytes]) -> set[str]:
     return names
 
 
-def _prometheus_service(bundle_files: Mapping[str, bytes]) -> str:
+def prometheus_service(bundle_files: Mapping[str, bytes]) -> str:
     """The compose service of the stack's Prometheus (by the tool's kind label)."""
     compose = load_yaml(bundle_files["docker-compose.yml"], "docker-compose.yml") or {}
     for name, svc in (compose.get("services") or {}).items():
@@ -99,23 +86,7 @@ def behind_auth(bundle_files: Mapping[str, bytes], service: str) -> bool:
     return any(str(arg).startswith("--web.config.file=") for arg in command)
 
 
-def down_targets(inventory: Inventory, project: str) -> frozenset[tuple[str, str]]:
-    """(job, instance) of the targets the project's Prometheus did not report up in the
-    probe before the apply (down, or not scraped yet)."""
-    down = set()
-    for c in inventory.project(project):
-        if c.labels.get(KIND_LABEL, c.service) != "prometheus":
-            continue
-        answer = inventory.api(c, "/api/v1/targets")
-        body = answer.body if answer else None
-        data = body.get("data") if isinstance(body, dict) else None
-        for t in (data or {}).get("activeTargets") or [] if isinstance(data, dict) else []:
-            if t.get("health") != "up":
-                down.add(_target_key(t))
-    return frozenset(down)
-
-
-def _target_key(t: dict[str, Any]) -> tuple[str, str]:
+def target_key(t: dict[str, Any]) -> tuple[str, str]:
     """A target as prometheus.yml declares it: its scrape pool (job_name) and the address it
     was given (relabelling may change its job and instance labels, not these)."""
     discovered = t.get("discoveredLabels") or {}
@@ -128,8 +99,8 @@ def _target_key(t: dict[str, Any]) -> tuple[str, str]:
 
 def target_problems(targets: Any, wanted: set[tuple[str, str]]) -> list[str]:
     data = (targets or {}).get("data", {})
-    health = {_target_key(t): t for t in data.get("activeTargets") or []}
-    dropped = {_target_key(t) for t in data.get("droppedTargets") or []}
+    health = {target_key(t): t for t in data.get("activeTargets") or []}
+    dropped = {target_key(t) for t in data.get("droppedTargets") or []}
     problems = []
     for job, instance in sorted(wanted):
         t = health.get((job, instance))
@@ -150,38 +121,84 @@ def rule_problems(rules: Any, wanted: set[str]) -> list[str]:
     return [f"rule group {g}: not loaded by Prometheus" for g in sorted(wanted - loaded)]
 
 
-def push_probe_script(url: str | None) -> str:
-    """Push a probe metric to the Pushgateway, read it back, delete it."""
-    job = "observatory_apply_probe"
-    if url is None:
-        return "echo skipped"
-    metric = f"{url}/metrics/job/{job}"
-    return "\n".join(
-        [
-            "set -e",
-            "command -v curl >/dev/null 2>&1 || { echo no-curl; exit 0; }",
-            "printf 'observatory_apply_probe 1\\n' | "
-            f"curl -fsS -m 5 --data-binary @- {shlex.quote(metric)}",
-            f"curl -fsS -m 5 {shlex.quote(url + '/api/v1/metrics')} | grep -q {job}",
-            f"curl -fsS -m 5 -X DELETE {shlex.quote(metric)}",
-            "echo ok",
+@dataclass(frozen=True)
+class Checks:
+    """What verification of a stack asks the host, and how to read the answers."""
+
+    view: StackView
+    files: Mapping[str, bytes]
+    already_down: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def prometheus(self) -> bool:
+        return "prometheus/prometheus.yml" in self.files and not behind_auth(
+            self.files, prometheus_service(self.files)
+        )
+
+    @property
+    def pushgateway_url(self) -> str | None:
+        pg = next(
+            (ep for ep in self.view.endpoints if ep.service == "pushgateway" and ep.port), None
+        )
+        return None if pg is None or behind_auth(self.files, "pushgateway") else pg.url
+
+    def prometheus_api(self) -> Command:
+        """Prometheus' targets and rules at its own port and route prefix: on its published
+        URL, else inside its container (found by the tool's kind label)."""
+        name = prometheus_service(self.files)
+        ep = next(
+            (e for e in self.view.endpoints if e.service == name and e.path.endswith(_READY)),
+            None,
+        )
+        prefix = ep.path.removesuffix(_READY) if ep else ""
+        url = ep.url + prefix if ep and ep.port else ""
+        inner = ep.inner_url.removesuffix(_READY) if ep else PROMETHEUS_INSIDE
+        label = f"{KIND_LABEL}=prometheus"
+        return PROMETHEUS_API.command(self.view.project, label, url, inner, stops=False)
+
+    def commands(self, timeout: float) -> list[Command]:
+        view = self.view
+        out = [
+            status_command(view.project, view.services, view.endpoints, view.images, wait=timeout)
         ]
-    )
+        if self.prometheus:
+            out.append(self.prometheus_api())
+        if (url := self.pushgateway_url) is not None:
+            out.append(PUSH_PROBE.command(url, stops=False))
+        return out
+
+
+def verification_commands(
+    view: StackView, files: Mapping[str, bytes], *, timeout: float
+) -> list[Command]:
+    return Checks(view, files).commands(timeout)
 
 
 def verify_stack(
     transport: Transport,
     view: StackView,
-    bundle_files: dict[str, bytes],
+    bundle_files: Mapping[str, bytes],
     *,
     timeout: float,
     scrape_wait: float,
     already_down: frozenset[tuple[str, str]] = frozenset(),
+    answers: Sequence[CommandResult | None] | None = None,
+    since: float | None = None,
 ) -> Verification:
     """Health, scrape targets, rules and a push probe. Targets that were down before the
-    apply started are reported, not failed: rolling back would not bring them up."""
+    apply started are reported, not failed: rolling back would not bring them up.
+
+    ``answers``: what ``verification_commands`` got when they ran in an earlier batch, sent
+    at ``since`` (time.monotonic()): the time to wait for health counts from then."""
+    checks = Checks(view, bundle_files, already_down)
+    started = time.monotonic() if since is None else since
+    if answers is None:
+        answers = transport.run_batch(checks.commands(timeout))
+    answers = list(answers)
     result = Verification()
-    rows = wait_healthy(transport, view, timeout)
+    rows = status_rows(answers.pop(0), view, transport.description)
+    if not all(r.ok for r in rows) and (left := timeout - (time.monotonic() - started)) > 0:
+        rows = wait_healthy(transport, view, left)
     for r in rows:
         if not r.ok:
             result.problems.append(f"service {r.service}: {r.state}/{r.health} {r.detail}".strip())
@@ -189,58 +206,51 @@ def verify_stack(
     if result.problems:
         return result
     if "prometheus/prometheus.yml" in bundle_files:
-        _check_prometheus(transport, view, bundle_files, scrape_wait, already_down, result)
-    _check_pushgateway(transport, view, bundle_files, result)
+        if checks.prometheus:
+            _check_prometheus(transport, checks, answers.pop(0), scrape_wait, result)
+        else:
+            result.checks.append("Prometheus is behind basic auth: targets and rules not checked")
+    _check_pushgateway(checks, answers.pop(0) if answers else None, result)
     return result
 
 
 def _check_prometheus(
     transport: Transport,
-    view: StackView,
-    bundle_files: dict[str, bytes],
+    checks: Checks,
+    answer: CommandResult | None,
     scrape_wait: float,
-    already_down: frozenset[tuple[str, str]],
     result: Verification,
 ) -> None:
-    if behind_auth(bundle_files, _prometheus_service(bundle_files)):
-        result.checks.append("Prometheus is behind basic auth: targets and rules not checked")
-        return
-    declared = declared_targets(bundle_files["prometheus/prometheus.yml"])
-    wanted = declared - already_down
+    declared = declared_targets(checks.files["prometheus/prometheus.yml"])
+    wanted = declared - checks.already_down
     groups = declared_groups(
-        [d for p, d in bundle_files.items() if p.startswith("prometheus/rules/")]
+        [d for p, d in checks.files.items() if p.startswith("prometheus/rules/")]
     )
-    ep = next((e for e in view.endpoints if e.inner_url.endswith("/-/ready") and e.service == _prometheus_service(bundle_files)), None)
-    base = ep.inner_url.removesuffix("/-/ready") if ep else "http://127.0.0.1:9090"
     deadline = time.monotonic() + scrape_wait
     while True:
-        targets, rules = parse_api(transport.run(["sh", "-c", api_script(view.project, base)]).text)
+        targets, rules = parse_api(answer.text if answer is not None else "")
         problems = target_problems(targets, wanted) + rule_problems(rules, groups)
         if not problems or time.monotonic() >= deadline:
             break
-        time.sleep(2.0)
+        time.sleep(_SCRAPE_LOOK_EVERY)
+        answer = transport.run(checks.prometheus_api().argv)
     result.problems += problems
     result.checks.append(f"{len(wanted)} scrape targets up, {len(groups)} rule groups loaded")
-    for job, instance in sorted(declared & already_down):
+    for job, instance in sorted(declared & checks.already_down):
         result.checks.append(f"scrape target {job}/{instance} was not up before this apply either")
 
 
-def _check_pushgateway(
-    transport: Transport, view: StackView, bundle_files: dict[str, bytes], result: Verification
-) -> None:
-    pg = next((ep for ep in view.endpoints if ep.service == "pushgateway" and ep.port), None)
+def _check_pushgateway(checks: Checks, out: CommandResult | None, result: Verification) -> None:
+    pg = next((ep for ep in checks.view.endpoints if ep.service == "pushgateway" and ep.port), None)
     if pg is None:
         return
-    if behind_auth(bundle_files, "pushgateway"):
+    if behind_auth(checks.files, "pushgateway"):
         result.checks.append("Pushgateway is behind basic auth: push probe skipped")
         return
-    out = transport.run(["sh", "-c", push_probe_script(pg.url)])
-    if out.ok and "no-curl" in out.text:
+    if out is not None and out.ok and "no-curl" in out.text:
         result.checks.append("no curl on the host: Pushgateway push probe skipped")
-    elif out.ok and "ok" in out.text:
+    elif out is not None and out.ok and "ok" in out.text:
         result.checks.append("pushgateway push/read/delete probe passed")
     else:
-        result.problems.append(
-            "pushgateway: push-and-delete probe failed: "
-            + out.stderr.decode("utf-8", "replace").strip()[-200:]
-        )
+        said = out.stderr.decode("utf-8", "replace").strip()[-200:] if out is not None else ""
+        result.problems.append(f"pushgateway: push-and-delete probe failed: {said}")

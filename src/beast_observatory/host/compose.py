@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from beast_observatory.errors import RuntimeFailure
-from beast_observatory.host.transport.base import CommandResult, Transport
+from beast_observatory.host.shell import host_script
+from beast_observatory.host.transport.base import Command, CommandResult, Transport
 
-_DETECT = r"""
-docker version --format '{{.Server.Version}}' 2>&1; echo "@@rc $?"
-docker compose version --short 2>/dev/null; echo "@@rc $?"
-docker-compose version --short 2>/dev/null; echo "@@rc $?"
-"""
+DETECT = host_script("detect-compose.sh")
+PLACEHOLDERS = host_script("placeholders.sh")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class ComposeFlavour:
 def docker_problem(output: str, where: str) -> RuntimeFailure | None:
     """Recognise the usual ways a Docker engine is unusable, with what to do about each."""
     text = output.lower()
-    if "command not found" in text or ("not found" in text and "docker" in text and "sh:" in text):
+    if "command not found" in text or re.search(r"\bdocker[\w-]*: (?:command )?not found", text):
         return RuntimeFailure(
             f"Docker is not installed on {where}",
             hint="install Docker Engine (Debian: apt-get install docker.io) and try again",
@@ -88,11 +88,34 @@ def parse_detection(output: str, where: str) -> ComposeFlavour:
     )
 
 
+def detect_command() -> Command:
+    return DETECT.command(stops=False)
+
+
+def detected(result: CommandResult | None, where: str) -> ComposeFlavour:
+    """The flavour detect_command's result names (raises RuntimeFailure when none works)."""
+    if result is None:
+        raise RuntimeFailure(f"could not query Docker on {where}")
+    return parse_detection(result.text + result.stderr.decode("utf-8", "replace"), where)
+
+
 def detect_compose(transport: Transport) -> ComposeFlavour:
-    result = transport.run(["sh", "-c", _DETECT])
-    return parse_detection(
-        result.text + result.stderr.decode("utf-8", "replace"), transport.description
-    )
+    result = transport.run(detect_command().argv)
+    return detected(result, transport.description)
+
+
+def reported_flavour(docker: Mapping[str, Any]) -> ComposeFlavour | None:
+    """The flavour from what the probe reported of Docker (its inventory's ``docker``), so that
+    apply needs no detection of its own; None when the report does not say."""
+    engine = docker.get("server_version")
+    if not docker.get("available") or not engine:
+        return None
+    plugin, standalone = docker.get("compose_plugin"), docker.get("compose_standalone")
+    if plugin:
+        return ComposeFlavour(("docker", "compose"), str(plugin).lstrip("v"), str(engine))
+    if standalone:
+        return ComposeFlavour(("docker-compose",), str(standalone).lstrip("v"), str(engine))
+    return None
 
 
 @dataclass(frozen=True)
@@ -110,8 +133,7 @@ class ComposeProject:
     def argv(self, *args: str) -> list[str]:
         prefix: list[str] = []
         if self.placeholders and args and args[0] != "up":
-            exports = "; ".join(f'export {v}="${{{v}:-unused}}"' for v in self.placeholders)
-            prefix = ["sh", "-c", f'{exports}; exec "$@"', "sh"]
+            prefix = PLACEHOLDERS.argv(str(len(self.placeholders)), *self.placeholders)
         return [
             *prefix,
             *self.flavour.argv,
@@ -124,12 +146,21 @@ class ComposeProject:
             *args,
         ]
 
+    def command(self, *args: str, stops: bool = True) -> Command:
+        return Command(tuple(self.argv(*args)), stops=stops)
+
     def run(self, *args: str, timeout: float | None = None) -> CommandResult:
         return self.transport.run(self.argv(*args), timeout=timeout)
 
     def check(self, *args: str, doing: str, timeout: float | None = None) -> CommandResult:
         """Run and raise a RuntimeFailure naming the step and compose's own message on failure."""
-        result = self.run(*args, timeout=timeout)
+        return self.checked(self.run(*args, timeout=timeout), doing=doing)
+
+    def checked(self, result: CommandResult | None, *, doing: str) -> CommandResult:
+        """result (of one of this project's commands), or the RuntimeFailure that names the
+        step and gives compose's own message."""
+        if result is None:
+            raise RuntimeFailure(f"{doing} did not run on {self.transport.description}")
         if not result.ok:
             output = (result.stderr or result.stdout).decode("utf-8", "replace").strip()
             problem = docker_problem(output, self.transport.description)
@@ -137,9 +168,17 @@ class ComposeProject:
                 raise problem
             raise RuntimeFailure(
                 f"{doing} failed on {self.transport.description}: {explain_compose_error(output)}",
-                hint=f"ran: {shlex.join(self.argv(*args))}",
+                hint=f"ran: {shown_compose(result.argv)}",
             )
         return result
+
+
+def shown_compose(argv: tuple[str, ...]) -> str:
+    """A compose command line as a hint shows it: without the placeholders wrapper's script."""
+    if len(argv) > 4 and argv[:2] == ("sh", "-c") and argv[3] == PLACEHOLDERS.name:  # noqa: PLR2004
+        count = int(argv[4])
+        argv = argv[5 + count :]
+    return shlex.join(argv)
 
 
 # How a failed pull reads. An air-gapped host asked for an image it does not have fails

@@ -1,8 +1,11 @@
 """The host lock: one operation at a time changes a host's deploy directory.
 
-The lock is an flock held by a small shell process on the host, started over the transport and
-kept alive by its open stdin. Closing stdin releases it; so does our process dying or the SSH
-connection dropping, because the host then closes that stdin for us. No stale lock files.
+The lock is an flock held by a small shell on the host (host/scripts/lock.sh), started over
+the transport and kept alive by its open stdin. Closing stdin releases it; so does our process
+dying or the SSH connection dropping, because the host then closes that stdin for us. No stale
+lock files. While it holds the lock, that shell runs the operation's commands too: entering a
+HostLock gives a Transport whose commands go through the lock's session (a round trip each, no
+new session: host/transport/served.py).
 """
 
 from __future__ import annotations
@@ -19,28 +22,12 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 
 from beast_observatory.errors import HostLockedError, TransportError
+from beast_observatory.host.shell import host_script
 from beast_observatory.host.transport.base import RunningCommand, Transport
+from beast_observatory.host.transport.served import ServedTransport, new_mark
 
+LOCK = host_script("lock.sh")
 _EXIT_HELD = 75  # EX_TEMPFAIL
-
-# $1 lock file, $2 its directory, $3 who we are (one line of JSON). The holder writes $3 to
-# "$1.info" so that a second comer can say who holds the lock; `cat` then waits for stdin to
-# close, while the shell keeps fd 9 (and so the flock) open.
-_HOLD_SCRIPT = r"""
-mkdir -p -- "$2" || exit 73
-exec 9>>"$1" || exit 73
-flock -n 9
-status=$?
-if [ "$status" -eq 1 ]; then
-    printf 'held %s\n' "$(cat -- "$1.info" 2>/dev/null)"
-    exit 75
-fi
-[ "$status" -eq 0 ] || exit "$status"
-printf '%s\n' "$3" > "$1.info.tmp" && mv -f -- "$1.info.tmp" "$1.info"
-echo acquired
-cat >/dev/null
-rm -f -- "$1.info"
-"""
 
 
 @dataclass(frozen=True)
@@ -80,8 +67,9 @@ class LockHolder:
 
 
 class HostLock:
-    """``with HostLock(transport, "/opt/observatory/prod/.lock"):`` - fails at once with
-    HostLockedError, naming the holder, when another operation holds the lock."""
+    """``with HostLock(transport, "/opt/observatory/prod/.lock") as host:`` - fails at once
+    with HostLockedError, naming the holder, when another operation holds the lock; ``host``
+    runs commands under the lock, in the lock's session."""
 
     def __init__(
         self,
@@ -97,12 +85,11 @@ class HostLock:
         self.timeout = timeout
         self._running: RunningCommand | None = None
 
-    def __enter__(self) -> HostLock:
+    def __enter__(self) -> ServedTransport:
         if self._running is not None:
             raise RuntimeError(f"the host lock {self.path} is already held by this object")
-        argv = ["sh", "-c", _HOLD_SCRIPT, "observatory-lock", self.path]
-        argv += [posixpath.dirname(self.path) or ".", self.holder.to_json()]
-        running = self.transport.start(argv)
+        mark = new_mark()
+        running = self.transport.start(LOCK.argv(self.path, self.holder.to_json(), mark))
         try:
             answer = running.read_line(self.timeout)
         except TransportError:
@@ -110,7 +97,7 @@ class HostLock:
             raise
         if answer == b"acquired\n":
             self._running = running
-            return self
+            return ServedTransport(running, self.transport, mark)
         raise self._refusal(answer, running)
 
     def _refusal(self, answer: bytes, running: RunningCommand) -> Exception:
@@ -128,8 +115,8 @@ class HostLock:
         detail = result.stderr.decode("utf-8", "replace").strip() or f"exit {result.exit_code}"
         return TransportError(
             f"{where}: cannot take the host lock {self.path}: {detail}",
-            hint="the host needs `flock` (util-linux) and a deploy directory the SSH user may "
-            "write to",
+            hint="the host needs `flock` (util-linux), `head -c` and a deploy directory the SSH "
+            "user may write to",
         )
 
     def __exit__(
@@ -140,7 +127,9 @@ class HostLock:
     ) -> None:
         running, self._running = self._running, None
         if running is not None:
-            running.close(self.timeout)
+            # After an error (Ctrl-C, a lost connection) the host may still be running a
+            # command: do not wait long for it, it goes on without us (a switch completes).
+            running.close(self.timeout if exc_type is None else 2.0)
 
 
 def _user() -> str:

@@ -1,20 +1,24 @@
 """What the stack's services are and how to tell they are ready (pure).
 
-The status of a whole stack is gathered by ONE shell script run on the host: it inspects the
-project's containers and probes each service over HTTP (curl or wget on the host, falling back
-to wget inside the container), so ``status`` costs one round trip, locally or over SSH.
+The status of a whole stack is gathered by ONE shell script run on the host
+(host/scripts/status.sh): it inspects the project's containers and probes each service over
+HTTP (curl or wget on the host, falling back to wget inside the container), so ``status``
+costs one round trip, locally or over SSH. Given a time to wait, it looks again on the host
+until every service is ready, so waiting costs no further round trips either.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from beast_observatory.host.shell import host_script
+from beast_observatory.host.transport.base import Command
 from beast_observatory.names import COMPOSE_SERVICE, READY_LABEL, SERVICE_LABEL
 
+STATUS = host_script("status.sh")
 MARK = "@@observatory@@"
 
 
@@ -71,50 +75,24 @@ def endpoints_from_compose(compose: dict[str, Any]) -> list[Endpoint]:
     return out
 
 
-def status_script(
-    project: str, endpoints: list[Endpoint], images: Mapping[str, str] | None = None
-) -> str:
-    """POSIX sh: inspect the project's containers, probe each endpoint, and name the
-    service images the host does not have (why a service has no container)."""
-    lines = [
-        "set +e",
-        "ids=$(docker ps -aq --filter "
-        f"label=com.docker.compose.project={shlex.quote(project)} 2>&1)",
-        'rc=$?; if [ $rc -ne 0 ]; then echo "$ids" >&2; exit 70; fi',
-        f"echo {MARK}inspect",
-        'if [ -n "$ids" ]; then docker inspect $ids; else echo "[]"; fi',
-        "probe() {",
-        "  if command -v curl >/dev/null 2>&1; then",
-        '    curl -s -o /dev/null -m 5 -w "%{http_code}" "$1";',
-        "  elif command -v wget >/dev/null 2>&1; then",
-        '    wget -q -T 5 -O /dev/null "$1" && echo 200 || echo 000;',
-        "  else echo 000; fi",
-        "}",
-        "inner() {",
-        f"  c=$(docker ps -q --filter label=com.docker.compose.project={shlex.quote(project)} "
-        '--filter "label=com.docker.compose.service=$1" | head -n 1)',
-        # no `wget -T` in containers: Debian's busybox-static wget crashes with it
-        '  [ -n "$c" ] || { echo 000; return; }',
-        '  if out=$(docker exec "$c" wget -q -O /dev/null "$2" 2>&1); then echo 200; return; fi',
-        # busybox wget says "server returned error: HTTP/1.1 401 Unauthorized": that answers
-        "  code=$(printf '%s' \"$out\" | sed -n 's/.*HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' | head -n 1)",
-        '  echo "${code:-000}"',
-        "}",
-    ]
+def status_command(
+    project: str,
+    services: Sequence[str],
+    endpoints: Sequence[Endpoint],
+    images: Mapping[str, str] | None = None,
+    *,
+    wait: float = 0.0,
+) -> Command:
+    """The status of the project's services (status.sh), waiting up to ``wait`` seconds on
+    the host for all of them to be ready; also names the service images the host does not
+    have (why a service has no container)."""
+    args = [project, str(max(int(wait), 0)), " ".join(services)]
     for ep in endpoints:
-        inner_url = ep.inner_url
-        svc = shlex.quote(ep.service)
-        if ep.port:
-            lines.append(f"code=$(probe {shlex.quote(ep.url + ep.path)})")
-            lines.append(f'[ "$code" = 000 ] && code=$(inner {svc} {shlex.quote(inner_url)})')
-        else:
-            lines.append(f"code=$(inner {svc} {shlex.quote(inner_url)})")
-        lines.append(f'echo "{MARK}probe {ep.service} $code"')
-    for image in sorted(set((images or {}).values())):
-        quoted = shlex.quote(image)
-        has_image = f"docker image inspect --format . {quoted} >/dev/null 2>&1"
-        lines.append(f"{has_image} || echo {MARK}noimage {quoted}")
-    return "\n".join(lines) + "\n"
+        url = ep.url + ep.path if ep.port else ""
+        args += ["endpoint", ep.service, url, ep.inner_url]
+    for image in sorted({i for i in (images or {}).values() if i}):
+        args += ["image", image]
+    return STATUS.command(*args, stops=False)
 
 
 @dataclass(frozen=True)

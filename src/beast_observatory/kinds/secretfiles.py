@@ -69,8 +69,11 @@ def _label(doc: Any, path: tuple[str | int, ...]) -> str:
 def _name_for(doc: Any, path: tuple[str | int, ...], taken: Mapping[str, Any]) -> str:
     """A name for the secret at path: webhook-basic-auth-password, node-basic-auth-password."""
     keys = [str(p) for p in path if isinstance(p, str)][-2:]
-    parts = [*words(_label(doc, path)), *(w for k in keys for w in words(k))]
-    base = re.sub(r"-+", "-", "-".join(parts)).strip("-") or "secret"
+    parts: list[str] = []
+    for word in [*words(_label(doc, path)), *(w for k in keys for w in words(k))]:
+        if word not in parts and word not in ("configs", "config"):
+            parts.append(word)
+    base = "-".join(parts) or "secret"
     name, n = base, 2
     while name in taken:
         name, n = f"{base}-{n}", n + 1

@@ -404,3 +404,47 @@ def test_a_connection_lost_mid_command_is_a_transport_error(remote: SshTransport
     threading.Timer(0.3, sock.shutdown, [socket.SHUT_RDWR]).start()
     with pytest.raises(TransportError, match="the SSH connection failed while trying to run"):
         remote.run(["sleep", "5"], timeout=10)
+
+
+# ----------------------------------------------------------------- connecting in the background
+
+
+def test_a_connection_opened_in_the_background_is_used_as_any(
+    target: HostTarget, sshd: TestSshd
+) -> None:
+    sessions = sshd.count_sessions()
+    transport = SshTransport(target)
+    try:
+        transport.connect_in_background()
+        transport.connect_in_background()  # once is enough
+        assert transport.run(["echo", "hi"]).stdout == b"hi\n"
+        assert transport.round_trips == 1
+    finally:
+        transport.close()
+    assert sshd.wait_for_sessions(sessions + 1) - sessions == 1
+
+
+def test_a_background_connection_that_failed_says_why_at_first_use(target: HostTarget) -> None:
+    port = free_port()
+    transport = SshTransport(dataclasses.replace(target, host="127.0.0.1", port=port))
+    try:
+        transport.connect_in_background()
+        with pytest.raises(TransportError, match=f"connection refused on 127.0.0.1:{port}"):
+            transport.run(["true"])
+    finally:
+        transport.close()
+
+
+def test_closing_does_not_wait_for_a_background_connection(
+    target: HostTarget, silent_port: int
+) -> None:
+    """A spec error found while connecting is reported at once, not after the connect
+    timeout of a host that does not answer."""
+    silent = dataclasses.replace(target, host="127.0.0.1", port=silent_port, connect_timeout=3.0)
+    transport = SshTransport(silent)
+    transport.connect_in_background()
+    started = time.monotonic()
+    transport.close()
+    assert time.monotonic() - started < 0.5
+    with pytest.raises(RuntimeError, match="is closed"):
+        transport.run(["true"])

@@ -7,7 +7,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from beast_observatory.errors import TransportError
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,33 @@ class CommandResult:
         return self.stdout.decode("utf-8", "replace")
 
 
+@dataclass(frozen=True)
+class Command:
+    """One command of a batch (``Transport.run_batch``): what ``Transport.run`` takes.
+
+    ``stops``: a failure (non-zero exit) of this command skips the rest of the batch.
+    """
+
+    argv: tuple[str, ...]
+    stdin: bytes | None = None
+    env: dict[str, str] | None = None
+    stops: bool = True
+
+    @classmethod
+    def of(cls, argv: Sequence[str], stdin: bytes | None = None, *, stops: bool = True) -> Command:
+        return cls(tuple(argv), stdin, stops=stops)
+
+
 class RunningCommand(Protocol):
     """A command that keeps running while we talk to it (see ``Transport.start``)."""
+
+    def send(self, data: bytes) -> None:
+        """Write data to its stdin (raises TransportError when the command is gone)."""
+        ...
+
+    def failure(self, doing: str) -> TransportError:
+        """The error that says its output ended early, while we were trying to do ``doing``."""
+        ...
 
     def read_line(self, timeout: float) -> bytes:
         """The next line of its stdout, newline included; b"" once stdout is closed.
@@ -68,11 +96,14 @@ class Transport(Protocol):
     ``round_trips`` counts the sessions opened on the host: one per ``run`` or ``start``,
     plus one for the file session of a remote host when first used (SSH opens one SFTP
     session and reuses it). It equals the "Starting session" lines of the host's sshd, so
-    callers and tests can keep remote chatter low.
+    callers and tests can keep remote chatter low. Commands run under the host lock go through
+    the lock's own session and open none (host/transport/served.py).
     """
 
     description: str
-    round_trips: int
+
+    @property
+    def round_trips(self) -> int: ...
 
     def run(
         self,
@@ -84,6 +115,13 @@ class Transport(Protocol):
     ) -> CommandResult:
         """Run argv (quoted safely for a remote shell) and return its result; never raises
         for a non-zero exit, only for a transport failure (TransportError)."""
+        ...
+
+    def run_batch(
+        self, commands: Sequence[Command], *, timeout: float | None = None
+    ) -> list[CommandResult | None]:
+        """Run commands in order, in one round trip where the transport can; a failed command
+        whose ``stops`` is set skips the ones after it (None in their place)."""
         ...
 
     def start(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> RunningCommand:
@@ -109,8 +147,29 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+def run_each(
+    run: Callable[..., CommandResult], commands: Sequence[Command], timeout: float | None
+) -> list[CommandResult | None]:
+    """run_batch for a transport whose every command is a round trip of its own."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    results: list[CommandResult | None] = []
+    stopped = False
+    for command in commands:
+        if stopped:
+            results.append(None)
+            continue
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        result = run(command.argv, stdin=command.stdin, env=command.env, timeout=left)
+        results.append(result)
+        stopped = command.stops and not result.ok
+    return results
+
+
 def shown(argv: Sequence[str], limit: int = 100) -> str:
-    """A command as error messages show it: quoted like a shell would need, on one line, short."""
+    """A command as error messages show it: quoted like a shell would need, on one line, short;
+    a shipped script (``sh -c SCRIPT NAME ARGS...``) by its name and arguments."""
+    if len(argv) >= 4 and argv[0] == "sh" and argv[1] == "-c":  # noqa: PLR2004 - sh -c S NAME
+        argv = argv[3:]
     text = " ".join(shlex.join(argv).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -124,20 +183,25 @@ class LineBuffer:
 
     def __init__(self, recv: Callable[[float], bytes]) -> None:
         self._recv = recv
-        self._pending = b""
+        self._pending = bytearray()
+        self._scanned = 0  # no newline in _pending before this offset: long lines stay linear
 
     def read_line(self, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout
-        while b"\n" not in self._pending:
+        while (end := self._pending.find(b"\n", self._scanned)) < 0:
+            self._scanned = len(self._pending)
             chunk = self._recv(max(deadline - time.monotonic(), 0.0))
             if not chunk:
-                line, self._pending = self._pending, b""
-                return line
+                return self.take()
             self._pending += chunk
-        line, _, self._pending = self._pending.partition(b"\n")
-        return line + b"\n"
+        line = bytes(self._pending[: end + 1])
+        del self._pending[: end + 1]
+        self._scanned = 0
+        return line
 
     def take(self) -> bytes:
         """What was received but not returned as a line yet."""
-        rest, self._pending = self._pending, b""
+        rest = bytes(self._pending)
+        self._pending.clear()
+        self._scanned = 0
         return rest

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import IO, cast
 
 from beast_observatory.errors import TransportError
-from beast_observatory.host.transport.base import CommandResult, LineBuffer, shown
+from beast_observatory.host.transport.base import (
+    Command,
+    CommandResult,
+    LineBuffer,
+    run_each,
+    shown,
+)
 
 _CHUNK = 65536
 # What a POSIX shell answers for a missing or non-executable command: the SSH transport gets
@@ -59,6 +65,11 @@ class LocalTransport:
         except PermissionError:
             return _not_runnable(argv, _EXIT_NOT_EXECUTABLE, "permission denied")
         return CommandResult(argv, done.returncode, done.stdout, done.stderr)
+
+    def run_batch(
+        self, commands: Sequence[Command], *, timeout: float | None = None
+    ) -> list[CommandResult | None]:
+        return run_each(self.run, commands, timeout)
 
     def start(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> LocalCommand:
         argv = _checked(argv)
@@ -136,6 +147,20 @@ class LocalCommand:
         fd = cast("IO[bytes]", self._process.stderr).fileno()
         while chunk := os.read(fd, _CHUNK):
             self._stderr += chunk
+
+    def send(self, data: bytes) -> None:
+        stdin = cast("IO[bytes]", self._process.stdin)
+        try:
+            stdin.write(data)
+            stdin.flush()
+        except (BrokenPipeError, ValueError):  # it exited; ValueError: we closed its stdin
+            raise self.failure("send it input") from None
+
+    def failure(self, doing: str) -> TransportError:
+        return TransportError(
+            f"this machine: `{shown(self.argv)}` ended while trying to {doing}",
+            hint="see its message above, then run the command again",
+        )
 
     def read_line(self, timeout: float) -> bytes:
         try:

@@ -20,7 +20,14 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, cast
 
 from beast_observatory.errors import TransportError
-from beast_observatory.host.transport.base import CommandResult, HostTarget, LineBuffer, shown
+from beast_observatory.host.transport.base import (
+    Command,
+    CommandResult,
+    HostTarget,
+    LineBuffer,
+    run_each,
+    shown,
+)
 from beast_observatory.host.transport.ssh_connect import describe, fabric_connection, hops, open_hop
 
 if TYPE_CHECKING:
@@ -42,11 +49,45 @@ class SshTransport:
         self._connected = False
         self._closed = False
         self._sftp: SFTPClient | None = None
+        self._connecting: threading.Thread | None = None
+        self._connect_failure: TransportError | None = None
+        self._connected_in_background = False
+        self._state = threading.Lock()
+
+    def connect_in_background(self) -> None:
+        """Start connecting now, in a thread, while the caller does other work (a command
+        compiles its bundle meanwhile: over a slow link the handshake's round trips are then
+        not waited for twice). The first use of the transport waits for it, and raises what
+        connecting raised."""
+        if self._connected or self._connecting is not None:
+            return
+
+        def connect() -> None:
+            try:
+                self._open()
+            except TransportError as exc:
+                self._connect_failure = exc
+            with self._state:
+                self._connected_in_background = True
+                if self._closed:  # closed meanwhile, e.g. the spec had an error
+                    self._close_hops()
+
+        self._connecting = threading.Thread(target=connect, name="ssh-connect", daemon=True)
+        self._connecting.start()
 
     def connect(self) -> None:
         """Open the connection now (every other method does it when first needed)."""
         if self._closed:
             raise RuntimeError(f"the transport to {self.description} is closed")
+        if self._connecting is not None:
+            self._connecting.join()
+            self._connecting = None
+            failure, self._connect_failure = self._connect_failure, None
+            if failure is not None:
+                raise failure
+        self._open()
+
+    def _open(self) -> None:
         if self._connected:
             return
         try:
@@ -85,6 +126,11 @@ class SshTransport:
         if exit_code == -1 and not self._active():  # no exit status: the connection died
             raise lost_error(self.description, f"run `{shown(argv)}`", EOFError())
         return CommandResult(argv, exit_code, stdout, stderr)
+
+    def run_batch(
+        self, commands: Sequence[Command], *, timeout: float | None = None
+    ) -> list[CommandResult | None]:
+        return run_each(self.run, commands, timeout)
 
     def start(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> SshCommand:
         argv = tuple(argv)
@@ -153,9 +199,13 @@ class SshTransport:
             sftp.remove(path)
 
     def close(self) -> None:
-        self._close_hops()
-        self._closed = True
-        self._sftp = None
+        """Close the connection; one still being opened in the background closes when it is
+        open (nobody waits for it)."""
+        with self._state:
+            self._closed = True
+            self._sftp = None
+            if self._connecting is None or self._connected_in_background:
+                self._close_hops()
 
     def _close_hops(self) -> None:
         # Fabric's Connection.close leaves its gateway open: close every hop ourselves.
@@ -211,6 +261,17 @@ class SshCommand:
             if channel.recv_ready() or channel.eof_received or channel.closed:
                 return channel.recv(_CHUNK)
             select.select([channel], [], [], _remaining(deadline))
+
+    def send(self, data: bytes) -> None:
+        from paramiko import SSHException  # noqa: PLC0415 - heavy: only for remote hosts
+
+        try:
+            self._channel.sendall(data)
+        except (SSHException, EOFError, OSError):
+            raise self.failure("send a command") from None
+
+    def failure(self, doing: str) -> TransportError:
+        return lost_error(self._host, doing, EOFError())
 
     def read_line(self, timeout: float) -> bytes:
         try:

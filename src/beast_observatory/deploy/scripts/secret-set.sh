@@ -1,7 +1,7 @@
 # Set one variable of a deploy directory's .env, the value read from stdin (never an
 # argument: no process list shows it). Other lines stay as they are; the file is replaced
 # by rename (mode 0600), so a reader sees the old file or the new one.
-# Usage: sh secret_set.sh ENV_FILE NAME   (value on stdin)
+# Usage: secret-set.sh ENV_FILE NAME   (the value on stdin)
 set -eu
 env_file=$1; name=$2
 value=$(cat)
