@@ -51,15 +51,16 @@ from beast_observatory.yamlio import load_yaml
 Echo = Callable[[str], object]
 
 
-def observe(transport: Transport, directory: str) -> Inventory:
-    """What runs on the host and what its deploy directory holds (one probe round trip)."""
+def observe(transport: Transport, directory: str, project: str | None = None) -> Inventory:
+    """What runs on the host and what its deploy directory holds (one probe round trip);
+    with project, only its containers in full."""
     from beast_observatory.host.probe.run import probe_host  # noqa: PLC0415
 
-    return probe_host(transport, dirs=[directory])
+    return probe_host(transport, dirs=[directory], project=project)
 
 
 def compute_plan(transport: Transport, placement: Placement, bundle: Bundle) -> Plan:
-    inventory = observe(transport, placement.directory)
+    inventory = observe(transport, placement.directory, bundle.project)
     return make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
 
 
@@ -171,7 +172,7 @@ def apply(
     echo: Echo,
 ) -> int:
     with HostLock(transport, placement.lock_path) as host, _explain_lost_connection():
-        inventory = observe(host, placement.directory)
+        inventory = observe(host, placement.directory, bundle.project)
         plan = make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
         echo(format_plan(plan))
         if not plan.changed:

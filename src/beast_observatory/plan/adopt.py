@@ -77,7 +77,10 @@ def unmanaged(
     inventory: Inventory, project: str, compose: Mapping[str, Any]
 ) -> dict[str, tuple[str, ...]]:
     """What else runs on the host: left alone, named so nobody wonders."""
-    containers = sorted(c.name for c in inventory.containers if c.project != project)
+    containers = sorted(
+        {c.name for c in inventory.containers if c.project != project}
+        | set(inventory.other_containers)
+    )
     ours_vol = {
         (v.get("name") if isinstance(v, dict) and v.get("name") else f"{project}_{k}")
         for k, v in (compose.get("volumes") or {}).items()

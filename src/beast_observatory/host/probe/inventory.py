@@ -203,6 +203,8 @@ class Inventory:
     directories: dict[str, dict[str, FileRecord]] = field(default_factory=dict)
     apis: dict[str, dict[str, ApiAnswer]] = field(default_factory=dict)  # container name -> path
     problems: tuple[str, ...] = ()
+    # Containers of other projects, by name only (a probe of one project inspects no more).
+    other_containers: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         from pydantic import TypeAdapter  # noqa: PLC0415 - only inventory.json needs it

@@ -90,6 +90,7 @@ class _Parts:
     dirs: list[dict[str, Any]] = field(default_factory=list)
     apis: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)
     ended: bool = False
 
 
@@ -122,6 +123,9 @@ def _add(parts: _Parts, kind: object, record: dict[str, Any]) -> bool:
         parts.problems.append(decoder.text(record.get("msg_b")) or "?")
     elif kind == "end":
         parts.ended = True
+    elif kind == "other":
+        decoder = _Decoder(parts.meta.get("encoding", "base64"))
+        parts.others.append(decoder.text(record.get("name_b")) or "")
     else:
         return False
     return True
@@ -464,4 +468,5 @@ def parse_probe_output(stdout: str, stderr: str = "", exit_code: int = 0) -> Inv
         directories={d: dict(sorted(files.items())) for d, files in sorted(dirs.items())},
         apis=_apis(parts, dec),
         problems=tuple(sorted(set(parts.problems))),
+        other_containers=tuple(sorted(set(parts.others) - {""})),
     )

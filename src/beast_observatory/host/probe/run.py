@@ -14,9 +14,12 @@ from beast_observatory.host.transport.base import Transport
 PROBE_TIMEOUT = 600.0
 
 
-def probe_argv(dirs: Sequence[str] = ()) -> list[str]:
-    """`sh -s -- --dir D ...`: the script comes on stdin, so nothing is written to the host."""
+def probe_argv(dirs: Sequence[str] = (), project: str | None = None) -> list[str]:
+    """`sh -s -- [--project P] --dir D ...`: the script comes on stdin, so nothing is written
+    to the host. With a project, only its containers are inspected in full."""
     argv = ["sh", "-s", "--"]
+    if project:
+        argv += ["--project", project]
     for directory in dirs:
         argv += ["--dir", directory]
     return argv
@@ -37,6 +40,7 @@ def run_probe(
     *,
     env: dict[str, str] | None = None,
     timeout: float = PROBE_TIMEOUT,
+    project: str | None = None,
 ) -> ProbeRun:
     """Probe the host; what cannot be read ends up in the inventory's problems, not raised.
 
@@ -44,7 +48,7 @@ def run_probe(
     script = probe_script()
     before = transport.round_trips
     start = time.monotonic()
-    result = transport.run(probe_argv(dirs), stdin=script, timeout=timeout, env=env)
+    result = transport.run(probe_argv(dirs, project), stdin=script, timeout=timeout, env=env)
     seconds = time.monotonic() - start
     inventory = parse_probe_output(
         result.stdout.decode("utf-8", "replace"),
@@ -61,7 +65,12 @@ def run_probe(
 
 
 def probe_host(
-    transport: Transport, dirs: Sequence[str] = (), *, env: dict[str, str] | None = None
+    transport: Transport,
+    dirs: Sequence[str] = (),
+    *,
+    env: dict[str, str] | None = None,
+    project: str | None = None,
 ) -> Inventory:
-    """The inventory of the host (plan/apply pass their deploy directory in ``dirs``)."""
-    return run_probe(transport, dirs, env=env).inventory
+    """The inventory of the host (plan/apply pass their deploy directory in ``dirs``, and
+    their compose project: only its containers are inspected in full)."""
+    return run_probe(transport, dirs, env=env, project=project).inventory

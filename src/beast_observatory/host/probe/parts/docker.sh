@@ -42,7 +42,22 @@ probe_docker() {
 
 inspect_containers() {
     : >"$tmp/side"
-    if ! docker ps -aq --no-trunc >"$tmp/ids" 2>"$tmp/err"; then
+    if [ -n "$PROJECT" ]; then
+        set -- --filter "label=com.docker.compose.project=$PROJECT"
+        # The host's other containers, by name only: what the plan says it leaves alone.
+        if docker ps -a --format '{{.Names}}' >"$tmp/names" 2>/dev/null; then
+            docker ps -a --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}' \
+                >"$tmp/own" 2>/dev/null
+            LC_ALL=C sort -u "$tmp/own" >"$tmp/own.sorted"
+            LC_ALL=C sort -u "$tmp/names" | LC_ALL=C comm -23 - "$tmp/own.sorted" >"$tmp/others"
+            while IFS= read -r o_name; do
+                printf '{"k":"other","name_b":"%s"}\n' "$(s "$o_name")"
+            done <"$tmp/others"
+        fi
+    else
+        set --
+    fi
+    if ! docker ps -aq --no-trunc "$@" >"$tmp/ids" 2>"$tmp/err"; then
         problem "docker ps: $(first_line "$tmp/err")"
         return
     fi

@@ -16,6 +16,20 @@ main() {
     printf '{"k":"meta","probe_version":%s,"encoding":"%s","sha":%s}\n' "$PROBE_VERSION" "$ENC" "$has_sha"
     [ -n "$SHA" ] || problem "no sha256 tool on the host (sha256sum, shasum, openssl): secrets are redacted without a hash"
     printf '{"k":"host","hostname_b":"%s","kernel_b":"%s"}\n' "$(s "$(uname -n)")" "$(s "$(uname -sr)")"
+    # --project P: only that compose project's containers are inspected in full (plan, apply
+    # and status need no more; the others are named); --dir D: read the files of D too.
+    PROJECT=
+    : >"$tmp/dirs"
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --dir)
+                if [ $# -ge 2 ]; then printf '%s\n' "$2" >>"$tmp/dirs"; shift; else problem "--dir needs a directory"; fi ;;
+            --project)
+                if [ $# -ge 2 ]; then PROJECT=$2; shift; else problem "--project needs a name"; fi ;;
+            *) problem "unknown probe argument: $1" ;;
+        esac
+        shift
+    done
     if probe_docker; then
         inspect_containers
         inspect_volumes_and_networks
@@ -23,14 +37,9 @@ main() {
         read_configs_and_apis
         compose_versions
     fi
-    while [ $# -gt 0 ]; do
-        case "$1" in
-            --dir)
-                if [ $# -ge 2 ]; then emit_directory "$2"; shift; else problem "--dir needs a directory"; fi ;;
-            *) problem "unknown probe argument: $1" ;;
-        esac
-        shift
-    done
+    while IFS= read -r d; do
+        emit_directory "$d"
+    done <"$tmp/dirs"
     printf '{"k":"end"}\n'
 }
 
