@@ -236,7 +236,8 @@ def grafana_provisioning(project: str) -> dict[str, Any]:
         doc = yaml.safe_load(data) or {}
         for ds in doc.get("datasources") or []:
             # Grafana reads a null like an absent key (Go's YAML decoding)
-            sources[f"{ds.get('orgId', 1)}/{ds['name']}"] = {k: v for k, v in ds.items() if v is not None}
+            key = f"{ds.get('orgId', 1)}/{ds['name']}"
+            sources[key] = {k: v for k, v in ds.items() if v is not None}
         deleted += doc.get("deleteDatasources") or []
         for p in doc.get("providers") or []:
             providers[p["name"]] = p
@@ -247,7 +248,9 @@ def grafana_provisioning(project: str) -> dict[str, Any]:
         for rel, data in _copy_out(c["Id"], folder).items():
             if rel.endswith(".json"):
                 doc = json.loads(data)
-                dashboards[f"{name}/{rel}"] = {k: v for k, v in doc.items() if k not in ("id", "version")}
+                dashboards[f"{name}/{rel}"] = {
+                    k: v for k, v in doc.items() if k not in ("id", "version")
+                }
         providers[name] = {**{k: v for k, v in p.items() if k != "options"}, "options": options}
     return {
         "datasources": sources,
@@ -279,7 +282,9 @@ def containers(project: str) -> dict[str, Any]:
             for m in c["Mounts"]
             if m["Type"] == "volume" and not re.fullmatch(r"[0-9a-f]{64}", m.get("Name") or "")
         )
-        binds = {m["Destination"]: (m["Source"], m["RW"]) for m in c["Mounts"] if m["Type"] == "bind"}
+        binds = {
+            m["Destination"]: (m["Source"], m["RW"]) for m in c["Mounts"] if m["Type"] == "bind"
+        }
         names = [c["Name"].lstrip("/"), *(out.get(service) or {}).get("names", [])]
         out[service] = {  # replicas of one service: every name, the rest of the first one
             "names": sorted(names),
@@ -288,7 +293,10 @@ def containers(project: str) -> dict[str, Any]:
             "volumes": volumes,
             "binds": binds,
             # host, none, container:<id>; the engine writes one of the networks otherwise
-            "network_mode": mode if (mode := c["HostConfig"].get("NetworkMode") or "") in ("host", "none") or mode.startswith("container:") else "",
+            "network_mode": mode
+            if (mode := c["HostConfig"].get("NetworkMode") or "") in ("host", "none")
+            or mode.startswith("container:")
+            else "",
         }
     return out
 
@@ -312,7 +320,7 @@ class Snapshot:
         )
 
 
-SECRET_FILES = "/tmp/observatory-secrets/"  # noqa: S108 - inside the containers
+SECRET_FILES = "/tmp/observatory-secrets/"
 
 
 def same_secret_form(value: Any) -> Any:
@@ -366,7 +374,9 @@ _IP = re.compile(r"^\d+\.\d+\.\d+\.\d+(:\d+)$")
 def _by_role(found: Mapping[tuple[str, str], str]) -> list[tuple[str, str, str]]:
     """Targets with container addresses (found by service discovery) stand for their role:
     a recreated container gets another address."""
-    return sorted((job, _IP.sub(r"<container>\1", inst), health) for (job, inst), health in found.items())
+    return sorted(
+        (job, _IP.sub(r"<container>\1", inst), health) for (job, inst), health in found.items()
+    )
 
 
 def differences(before: Snapshot, after: Snapshot, *, label: str, deploy: str) -> list[str]:

@@ -119,7 +119,7 @@ def _assert_no_secret(ws: Workspace, *folders: Path) -> None:
         for path in folder.rglob("*"):
             if path.is_file():
                 text = path.read_text(errors="replace")
-                leaked = [v for v in values if len(v) >= 6 and v in text]  # noqa: PLR2004
+                leaked = [v for v in values if len(v) >= 6 and v in text]
                 assert not leaked, f"{path} holds a secret of the stack"
 
 
@@ -143,7 +143,8 @@ def test_take_over_without_changing_what_it_does(workspace: Workspace, tmp_path:
     _assert_no_secret(ws, tmp_path / "discovery", ws.spec_dir)
     spec = yaml.safe_load(ws.spec_path.read_text())
     spec["environments"]["remote"]["deploy_dir"] = str(ws.deploy)
-    header = "".join(line + "\n" for line in ws.spec_path.read_text().splitlines() if line.startswith("#"))
+    lines = ws.spec_path.read_text().splitlines()
+    header = "".join(line + "\n" for line in lines if line.startswith("#"))
     ws.spec_path.write_text(header + yaml.safe_dump(spec, sort_keys=False))
 
     for args in (("validate",), ("build",)):
@@ -153,25 +154,25 @@ def test_take_over_without_changing_what_it_does(workspace: Workspace, tmp_path:
     assert unchanged.exit_code == 0, unchanged.explain()
     assert "No changes" in unchanged.stdout
 
-    changed = ws.cli("config", "set", f"services.prometheus.global.external_labels.{LABEL}", "herbert")
+    changed = ws.cli(
+        "config", "set", f"services.prometheus.global.external_labels.{LABEL}", "herbert"
+    )
     assert changed.exit_code == 0, changed.explain()
     plan = ws.remote("plan")
     assert plan.exit_code == 2, plan.explain()
     assert f"prometheus.yml global.external_labels.{LABEL}: (unset) -> herbert" in plan.stdout
     assert "taken over" in plan.stdout
     takeover = ("taken over", "compose project folder", "/", "secrets written into")
-    reasons = [
-        line.strip()[2:]
-        for line in plan.stdout.splitlines()
-        if line.startswith("      - ")
-    ]
+    reasons = [line.strip()[2:] for line in plan.stdout.splitlines() if line.startswith("      - ")]
     other = [r for r in reasons if not r.startswith(takeover) and "external_labels" not in r]
     assert other == [], f"the plan names changes besides the label and the takeover: {other}"
     assert sum(f"external_labels.{LABEL}" in r for r in reasons) == 1, plan.stdout
 
     asked = _secrets_asked(ws.spec_path.read_text())
     known = hand.meta.get("secrets") or {}
-    assert sorted(asked) == sorted(known), f"the export asks for {asked}, the stack has {sorted(known)}"
+    assert sorted(asked) == sorted(known), (
+        f"the export asks for {asked}, the stack has {sorted(known)}"
+    )
     for name in asked:
         result = ws.remote(f"secrets set {name}", stdin=str(known[name]))
         assert result.exit_code == 0, result.explain()

@@ -32,7 +32,9 @@ GATEWAY = f"{SUBNET}.1"
 _PREFIX = "obst-"  # namespaces, links and engine folders of these tests
 
 
-def run(*argv: str, check: bool = True, timeout: float = 60, **kw: object) -> subprocess.CompletedProcess[str]:
+def run(
+    *argv: str, check: bool = True, timeout: float = 60, **kw: object
+) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, **kw)  # type: ignore[call-overload]
     if check and done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
@@ -71,7 +73,9 @@ class TestHost:
     def data_root(self) -> Path:
         return Path(f"/var/lib/{_PREFIX}docker-{self.name}")
 
-    def docker(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def docker(
+        self, *args: str, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         return run("docker", "-H", self.docker_host, *args, check=check, timeout=timeout)
 
     def nsenter(self, *argv: str) -> list[str]:
@@ -212,7 +216,10 @@ class TestHosts:
         host.sshd = subprocess.Popen(host.nsenter(*argv), stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection((host.address, 22), timeout=0.5):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((host.address, 22), timeout=0.5),
+            ):
                 return
             time.sleep(0.1)
         raise RuntimeError(f"{host.name}: sshd did not listen on {host.address}:22")
@@ -280,7 +287,19 @@ def cleanup_leftovers() -> None:
             run("ip", "netns", "del", name, check=False)
     run("ip", "link", "del", BRIDGE, check=False)
     for direction in ("-s", "-d"):
-        while run("iptables", "-D", "FORWARD", direction, f"{SUBNET}.0/24", "-j", "ACCEPT", check=False).returncode == 0:
+        while (
+            run(
+                "iptables",
+                "-D",
+                "FORWARD",
+                direction,
+                f"{SUBNET}.0/24",
+                "-j",
+                "ACCEPT",
+                check=False,
+            ).returncode
+            == 0
+        ):
             pass
     for folder in Path("/var/lib").glob(f"{_PREFIX}docker-*"):
         # a stopped engine leaves mounts of its containers behind at times: unmount first
@@ -296,6 +315,8 @@ def cleanup_leftovers() -> None:
 
 
 @contextlib.contextmanager
-def running_hosts(names: Sequence[str], root: Path, images: Sequence[str] = ()) -> Iterator[TestHosts]:
+def running_hosts(
+    names: Sequence[str], root: Path, images: Sequence[str] = ()
+) -> Iterator[TestHosts]:
     with TestHosts(names, root, images) as hosts:
         yield hosts

@@ -80,7 +80,12 @@ def diagnostics(project: Project, found: Sequence[tuple[str, Problem]]) -> list[
     """One diagnostic per problem and place; one for all environments that share it."""
     envs: dict[tuple[SpecPath, str, str | None, Severity], list[str]] = {}
     for env_name, problem in found:
-        key = (blame(project.spec, env_name, problem.path), problem.message, problem.hint, problem.severity)
+        key = (
+            blame(project.spec, env_name, problem.path),
+            problem.message,
+            problem.hint,
+            problem.severity,
+        )
         envs.setdefault(key, []).append(env_name)
     out = []
     for (path, message, hint, severity), names in envs.items():

@@ -164,7 +164,8 @@ def _read_source(source: Path) -> tuple[str, dict[str, bytes], str | None, str, 
             try:
                 inventory = Inventory.from_json(data)
             except ValueError as exc:
-                raise ObservatoryError(f"{source}: not an inventory of this version: {exc}") from None
+                message = f"{source}: not an inventory of this version: {exc}"
+                raise ObservatoryError(message) from None
             result = export_spec(inventory)
             return result.spec_text, result.files, None, result.project, result.notes
     project = load_project(source)

@@ -317,7 +317,7 @@ def scrub_args(ctx: ExportContext, args: list[str], written: Any, what: str) -> 
             flag.lstrip("-") if eq else what
         )
         ref = ctx.secret_env(name, f"{what}: argument {flag if eq else i} holds a secret")
-        out.append(MARKER.sub(lambda _m: ref, arg))
+        out.append(MARKER.sub(ref.replace("\\", "\\\\"), arg))
     return out
 
 

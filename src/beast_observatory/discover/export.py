@@ -108,7 +108,11 @@ def read_compose_files(ctx: ExportContext) -> None:
         for path, record in sorted(entry.files.items()):
             if path.endswith("/.env") and record.content:
                 ctx.variables.update(
-                    {k: v for k, v in dotenv(record.content).items() if not v.startswith("<redacted")}
+                    {
+                        k: v
+                        for k, v in dotenv(record.content).items()
+                        if not v.startswith("<redacted")
+                    }
                 )
         for path in entry.config_files:
             found = entry.files.get(path)
@@ -261,7 +265,10 @@ def export_spec(
     extras = {}
     for c in others:
         name = sanitize_name(ctx.service_name(c))
-        extras[name] = {**read_extra(ctx, c, name), **_scale(ctx, c, len(groups[ctx.service_name(c)]))}
+        extras[name] = {
+            **read_extra(ctx, c, name),
+            **_scale(ctx, c, len(groups[ctx.service_name(c)])),
+        }
     if extras:
         services["extra"] = dict(sorted(extras.items()))
     services = scrub(ctx, services)

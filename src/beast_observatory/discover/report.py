@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from beast_observatory.host.probe.inventory import Container, FileRecord, Inventory
 from beast_observatory.names import COMPOSE_PROJECT
@@ -99,7 +98,13 @@ def _container_section(c: Container) -> list[str]:
 
 def _files_table(files: Mapping[str, FileRecord]) -> list[str]:
     rows = [
-        (path, r.host_path or "(in the container)", r.size, (r.sha256 or "")[:12], r.error or "read")
+        (
+            path,
+            r.host_path or "(in the container)",
+            r.size,
+            (r.sha256 or "")[:12],
+            r.error or "read",
+        )
         for path, r in files.items()
     ]
     return _table(("path", "on the host", "bytes", "sha256", "status"), rows)
@@ -109,7 +114,9 @@ def _apis(inventory: Inventory) -> list[str]:
     rows = []
     for owner, paths in inventory.apis.items():
         for path, answer in paths.items():
-            rows.append((owner, path, answer.status or "no answer", _api_summary(path, answer.body)))
+            rows.append(
+                (owner, path, answer.status or "no answer", _api_summary(path, answer.body))
+            )
     return _table(("container", "path", "status", "summary"), rows)
 
 
@@ -153,10 +160,7 @@ def render_markdown(inventory: Inventory) -> str:
     lines += ["", "## Containers", ""]
     lines += _table(
         ("name", "image", "state", "ports", "compose project"),
-        [
-            (c.name, c.image, _state(c), _ports(c), c.project)
-            for c in containers
-        ],
+        [(c.name, c.image, _state(c), _ports(c), c.project) for c in containers],
     )
     for c in containers:
         lines += _container_section(c)

@@ -70,10 +70,23 @@ def resources(c: Container) -> dict[str, Any]:
     return out
 
 
+# docker inspect's HostConfig lists and the compose keys that say them
+_LIST_HOST_CONFIG = (
+    ("cap_add", "cap_add"),
+    ("cap_drop", "cap_drop"),
+    ("extra_hosts", "extra_hosts"),
+    ("dns", "dns"),
+    ("dns_search", "dns_search"),
+    ("dns_options", "dns_opt"),
+    ("security_opt", "security_opt"),
+    ("group_add", "group_add"),
+)
+
+
 def _host_config(c: Container) -> dict[str, Any]:
     hc = c.host_config
     out: dict[str, Any] = {}
-    for key, name in (("cap_add", "cap_add"), ("cap_drop", "cap_drop"), ("extra_hosts", "extra_hosts"), ("dns", "dns"), ("dns_search", "dns_search"), ("dns_options", "dns_opt"), ("security_opt", "security_opt"), ("group_add", "group_add")):  # fmt: skip
+    for key, name in _LIST_HOST_CONFIG:
         if hc.get(key):
             out[name] = list(hc[key])
     if hc.get("privileged"):
@@ -82,6 +95,11 @@ def _host_config(c: Container) -> dict[str, Any]:
         out["pid"] = hc["pid_mode"]
     if str(hc.get("ipc_mode") or "") not in ("", "private", "shareable"):
         out["ipc"] = hc["ipc_mode"]
+    return out | _host_limits(hc)
+
+
+def _host_limits(hc: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     if hc.get("sysctls"):
         out["sysctls"] = dict(sorted(hc["sysctls"].items()))
     if hc.get("tmpfs"):
@@ -117,8 +135,7 @@ def labels(ctx: ExportContext, c: Container) -> dict[str, str]:
     return {
         k: v
         for k, v in sorted(c.labels.items())
-        if not k.startswith((COMPOSE_LABEL_PREFIX, f"{LABEL}."))
-        and image.get(k) != v
+        if not k.startswith((COMPOSE_LABEL_PREFIX, f"{LABEL}.")) and image.get(k) != v
     }
 
 
@@ -138,12 +155,31 @@ def expose(ctx: ExportContext, c: Container) -> list[str]:
 def identity(ctx: ExportContext, c: Container, *, entrypoint: bool) -> dict[str, Any]:
     """Compose keys of the service beyond image, command, ports, environment, mounts,
     networks, healthcheck and restart."""
-    image = ctx.inventory.image_of(c)
-    cfg = c.config
     service = ctx.service_name(c)
     out: dict[str, Any] = {}
     if c.name not in default_names(ctx.project, service) and c.project:
         out["container_name"] = c.name
+    out.update(_process(ctx, c, entrypoint=entrypoint))
+    out.update(_host_config(c))
+    if (log := _logging(c)) is not None:
+        out["logging"] = log
+    if own := labels(ctx, c):
+        out["labels"] = own
+    if exposed := expose(ctx, c):
+        out["expose"] = exposed
+    fragment = ctx.fragment(c) or {}
+    for key in FROM_COMPOSE_FILE:
+        if key in fragment:
+            out[key] = ctx.interpolated(fragment[key])
+    out.update({k: v for k, v in fragment.items() if re.match(r"^x-", str(k))})
+    return out
+
+
+def _process(ctx: ExportContext, c: Container, *, entrypoint: bool) -> dict[str, Any]:
+    """What the container's process runs as: host name, user, directory, signals, terminal."""
+    image = ctx.inventory.image_of(c)
+    cfg = c.config
+    out: dict[str, Any] = {}
     if cfg.get("hostname") and cfg["hostname"] != c.id[:12]:
         out["hostname"] = cfg["hostname"]
     if cfg.get("domainname"):
@@ -162,16 +198,4 @@ def identity(ctx: ExportContext, c: Container, *, entrypoint: bool) -> dict[str,
         out["tty"] = True
     if cfg.get("open_stdin"):
         out["stdin_open"] = True
-    out.update(_host_config(c))
-    if (log := _logging(c)) is not None:
-        out["logging"] = log
-    if own := labels(ctx, c):
-        out["labels"] = own
-    if exposed := expose(ctx, c):
-        out["expose"] = exposed
-    fragment = ctx.fragment(c) or {}
-    for key in FROM_COMPOSE_FILE:
-        if key in fragment:
-            out[key] = ctx.interpolated(fragment[key])
-    out.update({k: v for k, v in fragment.items() if re.match(r"^x-", str(k))})
     return out

@@ -153,7 +153,9 @@ class ServiceBase(Model):
     @field_validator("compose")
     @classmethod
     def _compose_keys(cls, value: Config) -> Config:
-        unknown = sorted(k for k in value if k not in COMPOSE_SERVICE_KEYS and not k.startswith("x-"))
+        unknown = sorted(
+            k for k in value if k not in COMPOSE_SERVICE_KEYS and not k.startswith("x-")
+        )
         if unknown:
             raise ValueError(f"{', '.join(unknown)}: not a compose service key")
         owned = sorted(set(value) & OWNED_KEYS)
@@ -174,9 +176,9 @@ __all__ = [
     "KIND_NAMES",
     "OWNED_KEYS",
     "DataStore",
+    "EnvVarName",
     "Healthcheck",
     "NetworkAttachment",
     "Resources",
     "ServiceBase",
-    "EnvVarName",
 ]

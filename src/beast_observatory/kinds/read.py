@@ -140,6 +140,10 @@ def under(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
+def _same_path(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
 def _spec_path(ctx: ExportContext, service: str, source: str) -> str:
     """Where a captured file or folder goes beside the spec: the author's layout when it was
     under the compose project's folder, else <service>/<name>."""
@@ -162,9 +166,13 @@ def _written_propagation(ctx: ExportContext, c: Container, m: Mount) -> str | No
             if len(parts) >= 3 and parts[1].rstrip("/") == m.destination.rstrip("/"):  # noqa: PLR2004
                 found = [o for o in parts[2].split(",") if o in PROPAGATIONS]
                 return found[0] if found else None
-        elif isinstance(entry, dict) and str(entry.get("target", "")).rstrip("/") == m.destination.rstrip("/"):
+        elif isinstance(entry, dict) and _same_path(str(entry.get("target", "")), m.destination):
             bind = entry.get("bind") or {}
-            return str(bind["propagation"]) if isinstance(bind, dict) and bind.get("propagation") else None
+            return (
+                str(bind["propagation"])
+                if isinstance(bind, dict) and bind.get("propagation")
+                else None
+            )
     return None
 
 
@@ -193,19 +201,39 @@ def _captured(ctx: ExportContext, c: Container, m: Mount, service: str) -> str |
     return base
 
 
+def _volume_entry(ctx: ExportContext, c: Container, m: Mount, mode: str) -> Any:
+    dest = m.destination
+    if m.type == "tmpfs":
+        return {"type": "tmpfs", "target": dest}
+    if not m.name or ANONYMOUS.match(m.name):
+        return None if dest in ctx.inventory.image_of(c).volumes else dest
+    return f"{ctx.volume_key(m.name)}:{dest}{mode}"
+
+
+def _stays_on_host(ctx: ExportContext, c: Container, m: Mount) -> bool:
+    """A bind mount kept as the same host path everywhere (noted): a file the probe could not
+    read (a secret, a binary file), or a read-only path it did not read."""
+    dest = m.destination
+    record = ctx.files_of(c).get(dest.rstrip("/"))
+    if record is not None:
+        ctx.note(
+            f"{c.name}: {m.source} (at {dest}) stays a file on the host ({record.error}); "
+            "on another host put it at the same path"
+        )
+        return True
+    if not m.rw:
+        ctx.note(f"{c.name}: {m.source} (at {dest}) stays a path on the host")
+        return True
+    return False
+
+
 def mount_entry(ctx: ExportContext, c: Container, m: Mount, service: str) -> tuple[Any, Any]:
     """(compose entry, the local environment's entry) of one mount; (None, None) to leave
     it out (an anonymous volume the image declares)."""
     dest, mode = m.destination, _mode(ctx, c, m)
-    if m.type == "volume":
-        if not m.name or ANONYMOUS.match(m.name):
-            image_volumes = ctx.inventory.image_of(c).volumes
-            entry = None if dest in image_volumes else dest
-            return entry, entry
-        key = ctx.volume_key(m.name)
-        return f"{key}:{dest}{mode}", f"{key}:{dest}{mode}"
-    if m.type == "tmpfs":
-        return {"type": "tmpfs", "target": dest}, {"type": "tmpfs", "target": dest}
+    if m.type in ("volume", "tmpfs"):
+        entry = _volume_entry(ctx, c, m, mode)
+        return entry, entry
     if m.type != "bind":
         ctx.note(f"{c.name}: a {m.type} mount at {dest} is not carried over")
         return None, None
@@ -213,17 +241,7 @@ def mount_entry(ctx: ExportContext, c: Container, m: Mount, service: str) -> tup
         entry = f"./{captured}:{dest}{mode}"
         return entry, entry
     host = f"{m.source}:{dest}{mode}"
-    if SYSTEM_PATH.match(m.source):
-        return host, host
-    record = ctx.files_of(c).get(dest.rstrip("/"))
-    if record is not None:  # a file the probe could not read (a secret, a binary file)
-        ctx.note(
-            f"{c.name}: {m.source} (at {dest}) stays a file on the host ({record.error}); "
-            "on another host put it at the same path"
-        )
-        return host, host
-    if not m.rw:  # read-only, and the probe did not read it: keep it as it is everywhere
-        ctx.note(f"{c.name}: {m.source} (at {dest}) stays a path on the host")
+    if SYSTEM_PATH.match(m.source) or _stays_on_host(ctx, c, m):
         return host, host
     ctx.note(f"{c.name}: {m.source} (at {dest}) is data: it stays where it is on the host")
     local = f"{sanitize_name(service)}-{sanitize_name(posixpath.basename(m.source))}"

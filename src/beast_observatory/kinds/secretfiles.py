@@ -111,6 +111,22 @@ def carry(
     return value
 
 
+def _redacted_with_file_form(
+    node: Any, at: tuple[str | int, ...], found: list[tuple[tuple[str | int, ...], str]]
+) -> None:
+    """(path, its *_file key) of every redacted value that has a *_file form."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            path = (*at, str(k))
+            if isinstance(v, str) and _MARKER.match(v) and file_form(path):
+                found.append((path, str(file_form(path))))
+            else:
+                _redacted_with_file_form(v, path, found)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _redacted_with_file_form(v, (*at, i), found)
+
+
 def carry_text(text: str, secrets: dict[str, str], prefix: str) -> str:
     """A YAML file's text with each redacted secret line that has a *_file form rewritten
     (`api_url: "<redacted ...>"` -> `api_url_file: /tmp/observatory-secrets/...`); comments
@@ -122,20 +138,7 @@ def carry_text(text: str, secrets: dict[str, str], prefix: str) -> str:
     except YamlError:
         return text
     found: list[tuple[tuple[str | int, ...], str]] = []
-
-    def walk(node: Any, at: tuple[str | int, ...]) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                path = (*at, str(k))
-                if isinstance(v, str) and _MARKER.match(v) and file_form(path):
-                    found.append((path, str(file_form(path))))
-                else:
-                    walk(v, path)
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                walk(v, (*at, i))
-
-    walk(doc, ())
+    _redacted_with_file_form(doc, (), found)
     lines = text.splitlines(keepends=True)
     for path, form in found:
         pos = locate(text, list(path))
@@ -156,14 +159,20 @@ def carry_text(text: str, secrets: dict[str, str], prefix: str) -> str:
 
 def secret_mounts(secrets: Mapping[str, SecretRef]) -> list[str]:
     """Host files mounted read-only where the configuration reads them."""
-    return [f"{ref.file}:{secret_path(name)}:ro" for name, ref in sorted(secrets.items()) if ref.file]
+    return [
+        f"{ref.file}:{secret_path(name)}:ro" for name, ref in sorted(secrets.items()) if ref.file
+    ]
 
 
 def secret_writes(secrets: Mapping[str, SecretRef]) -> list[tuple[str, str, str]]:
     """(file in the container, variable the container gets, variable of the host's .env) of
     each secret that comes from .env."""
     return [
-        (secret_path(name), re.sub(r"[^A-Z0-9]", "_", f"OBSERVATORY_SECRET_{name}".upper()), ref.env)
+        (
+            secret_path(name),
+            re.sub(r"[^A-Z0-9]", "_", f"OBSERVATORY_SECRET_{name}".upper()),
+            ref.env,
+        )
         for name, ref in sorted(secrets.items())
         if ref.env
     ]
@@ -184,4 +193,3 @@ def runtime_secrets(entrypoint: tuple[str, ...], written_env: Mapping[str, Any])
         if variable := reference_name(written_env.get(inner)):
             out[name] = variable
     return out
-

@@ -92,7 +92,9 @@ def rendered_volumes(volumes: Sequence[str | Mapping[str, Any]]) -> list[str | d
     for entry in volumes:
         if isinstance(entry, str):
             source, rest = _split_short(entry)
-            out.append(f"./{bundle_path(source)}:{rest}" if source and is_shipped(source) else entry)
+            out.append(
+                f"./{bundle_path(source)}:{rest}" if source and is_shipped(source) else entry
+            )
         else:
             item = key_ordered(dict(entry))
             source = str(item.get("source") or "")

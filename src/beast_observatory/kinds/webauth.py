@@ -57,7 +57,9 @@ def read_web_auth(ctx: ExportContext, c: Container, path: str | None) -> dict[st
     out: dict[str, Any] = {"username": first, "password_hash": hashes.pop(first)}
     if hashes:
         out["users"] = hashes
-    extra = {k: v for k, v in doc.items() if k != "basic_auth_users"} if isinstance(doc, dict) else {}
+    extra = (
+        {k: v for k, v in doc.items() if k != "basic_auth_users"} if isinstance(doc, dict) else {}
+    )
     if extra:
         out["extra"] = extra
     return out
@@ -74,4 +76,3 @@ def _runtime_web_auth(ctx: ExportContext, c: Container) -> dict[str, Any] | None
         return None
     ctx.secrets.add(variable)
     return {"username": user, "password_hash_env": variable}
-

@@ -38,6 +38,7 @@ from beast_observatory.plan.mounts import data_moves, planned_mounts
 from beast_observatory.plan.semantic import bundle_changes
 from beast_observatory.yamlio import load_yaml
 
+
 def live_data_dir(kind: str | None, c: Container) -> str | None:
     """Where the running container keeps its data, as its kind's reader sees it."""
     from beast_observatory.kinds.alertmanager import read as alertmanager  # noqa: PLC0415
@@ -190,7 +191,8 @@ def _takeover_reasons(
         reasons.append(f"compose project folder {wd} -> {directory}")
     reasons += _config_moves(live, planned, directory)
     env = desired.get("environment") or {}
-    written = sorted(k.removeprefix("OBSERVATORY_SECRET_").lower() for k in env if str(k).startswith("OBSERVATORY_SECRET_"))
+    prefix = "OBSERVATORY_SECRET_"
+    written = sorted(k.removeprefix(prefix).lower() for k in env if str(k).startswith(prefix))
     if written:
         reasons.append(
             "secrets written into the container at start from the host's .env, where its "
@@ -248,7 +250,9 @@ def adoption_plan(bundle: Bundle, inventory: Inventory, *, deploy_dir: str, host
             f"nothing differs: the first apply that changes something takes the stack over "
             f"(every container recreated from {deploy_dir}, with the tool's labels)"
         )
-        return Plan(bundle.environment, host, deploy_dir, (), unchanged, unmanaged_now, (note, more))
+        return Plan(
+            bundle.environment, host, deploy_dir, (), unchanged, unmanaged_now, (note, more)
+        )
     changes, blockers = [], []
     for name in sorted(services):
         c = containers.get(name)
@@ -285,6 +289,7 @@ def adoption_plan(bundle: Bundle, inventory: Inventory, *, deploy_dir: str, host
         takeover=True,
         restore=restore_args(inventory.project(bundle.project), bundle.project),
         missing_secrets=missing_secrets(
-            bundle.files.get(ENV_EXAMPLE), (inventory.deploy_files(deploy_dir).get(ENV_FILE) or FileRecord()).content
+            bundle.files.get(ENV_EXAMPLE),
+            (inventory.deploy_files(deploy_dir).get(ENV_FILE) or FileRecord()).content,
         ),
     )

@@ -62,8 +62,8 @@ def _same_command(desired: list[Any], live: list[str]) -> bool:
     its value never leaves the host."""
     if len(desired) != len(live):
         return False
-    for want, have in zip(desired, live, strict=True):
-        want = str(want)
+    for wanted, have in zip(desired, live, strict=True):
+        want = str(wanted)
         if "$" in want:
             head = want.split("$", 1)[0]
             if not have.startswith(head):
@@ -78,7 +78,9 @@ def _live_ports(c: Container) -> set[str]:
     for cport, binds in c.ports.items():
         number = cport.split("/")[0]
         for b in binds:
-            out.add(f"{b.host_ip}:{b.host_port}:{number}" if b.host_ip else f"{b.host_port}:{number}")
+            out.add(
+                f"{b.host_ip}:{b.host_port}:{number}" if b.host_ip else f"{b.host_port}:{number}"
+            )
     return out
 
 
@@ -110,7 +112,9 @@ def container_reasons(desired: Mapping[str, Any], live: Container) -> list[str]:
         reasons.append(f"restart policy {live_restart} -> {restart}")
     want_hash = (desired.get("labels") or {}).get(RESTART_HASH_LABEL)
     if live.labels.get(RESTART_HASH_LABEL, want_hash) != want_hash:
-        reasons.append("files it reads only at start changed (grafana.ini, provisioning, mounted files)")
+        reasons.append(
+            "files it reads only at start changed (grafana.ini, provisioning, mounted files)"
+        )
     return reasons
 
 
@@ -215,7 +219,8 @@ def make_plan(bundle: Bundle, inventory: Inventory, *, deploy_dir: str, host: st
                 desired, project=bundle.project, directory=deploy_dir, declared=declared
             )
             blockers += [
-                f"{name}: {m}" for m in data_moves(
+                f"{name}: {m}"
+                for m in data_moves(
                     live, planned, directory=deploy_dir, data_dir=None, recreated=True
                 )
             ]

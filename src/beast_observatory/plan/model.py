@@ -83,9 +83,25 @@ def format_plan(plan: Plan, *, diffs: bool = True) -> str:
     if diffs and any(f.diff for f in plan.files):
         lines.append("")
         lines += [_shorten(f.diff) for f in plan.files if f.diff]
-    for kind, names in sorted(plan.unmanaged.items()):
-        if names:
-            lines.append(f"\nNot managed by this spec (left alone): {kind}: {', '.join(names)}")
+    lines += _footnotes(plan)
+    changed = [s for s in plan.services if s.action != "unchanged"]
+    lines.append(
+        f"\nPlan: {len(plan.files)} file(s) to change, "
+        + ", ".join(
+            f"{len(plan.actions(a))} to {a}" for a in ("create", "recreate", "reload", "remove")
+        )
+        + (f" ({len(changed)} service(s) affected)." if plan.changed else ".")
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _footnotes(plan: Plan) -> list[str]:
+    """What the plan leaves alone, its notes, and what stops apply."""
+    lines = [
+        f"\nNot managed by this spec (left alone): {kind}: {', '.join(names)}"
+        for kind, names in sorted(plan.unmanaged.items())
+        if names
+    ]
     lines += [f"\nNote: {n}" for n in plan.notes]
     if plan.missing_secrets:
         lines.append(
@@ -96,15 +112,7 @@ def format_plan(plan: Plan, *, diffs: bool = True) -> str:
     if plan.blockers:
         lines.append("\nData would move or be lost (apply refuses this without --allow-data-move):")
         lines.extend(f"  ! {b}" for b in plan.blockers)
-    changed = [s for s in plan.services if s.action != "unchanged"]
-    lines.append(
-        f"\nPlan: {len(plan.files)} file(s) to change, "
-        + ", ".join(
-            f"{len(plan.actions(a))} to {a}" for a in ("create", "recreate", "reload", "remove")
-        )
-        + (f" ({len(changed)} service(s) affected)." if plan.changed else ".")
-    )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 MAX_DIFF_LINES = 60

@@ -85,8 +85,13 @@ def prometheus_changes(before: Files, after: Files) -> list[str]:
         return ["prometheus.yml is new" if old is None else "prometheus.yml replaced"]
     out = []
     for section in sorted((set(old) | set(new)) - {"scrape_configs", "rule_files"}):
-        out += [f"prometheus.yml {c}" for c in leaf_changes(old.get(section), new.get(section), section)]
-    ljobs, djobs = _by(old.get("scrape_configs"), "job_name"), _by(new.get("scrape_configs"), "job_name")
+        out += [
+            f"prometheus.yml {c}" for c in leaf_changes(old.get(section), new.get(section), section)
+        ]
+    ljobs, djobs = (
+        _by(old.get("scrape_configs"), "job_name"),
+        _by(new.get("scrape_configs"), "job_name"),
+    )
     for name in sorted(set(djobs) - set(ljobs)):
         out.append(f"adds scrape job {name}")
     for name in sorted(set(ljobs) - set(djobs)):
@@ -113,9 +118,7 @@ def rule_changes(before: Files, after: Files) -> list[str]:
     old, new = _groups(before), _groups(after)
     out = [f"adds rule group {g}" for g in sorted(set(new) - set(old))]
     out += [f"removes rule group {g}" for g in sorted(set(old) - set(new))]
-    out += [
-        f"changes rule group {g}" for g in sorted(set(old) & set(new)) if old[g] != new[g]
-    ]
+    out += [f"changes rule group {g}" for g in sorted(set(old) & set(new)) if old[g] != new[g]]
     return out
 
 
@@ -148,8 +151,16 @@ def _dashboards(files: Files) -> dict[str, Any]:
 
 def grafana_changes(before: Files, after: Files) -> list[str]:
     out = []
-    old_ds = {_datasource_key(d): d for d in _grafana_docs(before, "datasources", "datasources") if isinstance(d, dict)}
-    new_ds = {_datasource_key(d): d for d in _grafana_docs(after, "datasources", "datasources") if isinstance(d, dict)}
+    old_ds = {
+        _datasource_key(d): d
+        for d in _grafana_docs(before, "datasources", "datasources")
+        if isinstance(d, dict)
+    }
+    new_ds = {
+        _datasource_key(d): d
+        for d in _grafana_docs(after, "datasources", "datasources")
+        if isinstance(d, dict)
+    }
     out += [f"adds data source {n}" for n in sorted(set(new_ds) - set(old_ds))]
     out += [f"removes data source {n}" for n in sorted(set(old_ds) - set(new_ds))]
     for n in sorted(set(old_ds) & set(new_ds)):
@@ -159,8 +170,18 @@ def grafana_changes(before: Files, after: Files) -> list[str]:
     if old_del != new_del:
         out.append(f"deleteDatasources: {_short(old_del)} -> {_short(new_del)}")
     strip = ("options",)
-    old_p = {str(p.get("name")): {k: v for k, v in p.items() if k not in strip} | {"options": {k: v for k, v in (p.get("options") or {}).items() if k != "path"}} for p in _grafana_docs(before, "dashboards", "providers") if isinstance(p, dict)}
-    new_p = {str(p.get("name")): {k: v for k, v in p.items() if k not in strip} | {"options": {k: v for k, v in (p.get("options") or {}).items() if k != "path"}} for p in _grafana_docs(after, "dashboards", "providers") if isinstance(p, dict)}
+    old_p = {
+        str(p.get("name")): {k: v for k, v in p.items() if k not in strip}
+        | {"options": {k: v for k, v in (p.get("options") or {}).items() if k != "path"}}
+        for p in _grafana_docs(before, "dashboards", "providers")
+        if isinstance(p, dict)
+    }
+    new_p = {
+        str(p.get("name")): {k: v for k, v in p.items() if k not in strip}
+        | {"options": {k: v for k, v in (p.get("options") or {}).items() if k != "path"}}
+        for p in _grafana_docs(after, "dashboards", "providers")
+        if isinstance(p, dict)
+    }
     out += [f"adds dashboard provider {n}" for n in sorted(set(new_p) - set(old_p))]
     out += [f"removes dashboard provider {n}" for n in sorted(set(old_p) - set(new_p))]
     for n in sorted(set(old_p) & set(new_p)):
@@ -168,7 +189,9 @@ def grafana_changes(before: Files, after: Files) -> list[str]:
     old_d, new_d = _dashboards(before), _dashboards(after)
     out += [f"adds dashboard {n}" for n in sorted(set(new_d) - set(old_d))]
     out += [f"removes dashboard {n}" for n in sorted(set(old_d) - set(new_d))]
-    out += [f"changes dashboard {n}" for n in sorted(set(old_d) & set(new_d)) if old_d[n] != new_d[n]]
+    out += [
+        f"changes dashboard {n}" for n in sorted(set(old_d) & set(new_d)) if old_d[n] != new_d[n]
+    ]
     old_ini = parse_ini(before.get("grafana/grafana.ini", b"").decode("utf-8", "replace"))
     new_ini = parse_ini(after.get("grafana/grafana.ini", b"").decode("utf-8", "replace"))
     out += [f"grafana.ini {c}" for c in leaf_changes(_no_layout(old_ini), _no_layout(new_ini))]
@@ -198,7 +221,9 @@ def _tool_free(service: Mapping[str, Any]) -> dict[str, Any]:
     networks = out.get("networks")
     if isinstance(networks, dict) and not any(networks.values()):
         out["networks"] = sorted(networks)  # compose reads {a: null} as [a]
-    labels = {k: v for k, v in (out.get("labels") or {}).items() if not str(k).startswith(f"{LABEL}.")}
+    labels = {
+        k: v for k, v in (out.get("labels") or {}).items() if not str(k).startswith(f"{LABEL}.")
+    }
     if labels:
         out["labels"] = labels
     else:

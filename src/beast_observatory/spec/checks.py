@@ -93,7 +93,9 @@ def check_ports(stack: Stack) -> list[Problem]:
     return problems
 
 
-def duplicates(at: SpecPath, key: str, values: list[str], taken: Mapping[str, str]) -> list[Problem]:
+def duplicates(
+    at: SpecPath, key: str, values: list[str], taken: Mapping[str, str]
+) -> list[Problem]:
     """A problem for each entry of a list whose `key` repeats an earlier one (or a taken value)."""
     seen = dict(taken)
     problems = []
@@ -114,7 +116,9 @@ def check_service_names(stack: Stack) -> list[Problem]:
         name = stack.service_name(key)
         if name in seen:
             problems.append(
-                Problem(("services", key, "service_name"), f"service name {name!r} is also {seen[name]}")
+                Problem(
+                    ("services", key, "service_name"), f"service name {name!r} is also {seen[name]}"
+                )
             )
         seen.setdefault(name, f"services.{key}")
     for name in sorted(stack.services.extra):
@@ -247,7 +251,9 @@ ENV_FIX = "use a reference such as ${VAR} (set in .env on the host): `observator
 def check_environment_secrets(stack: Stack) -> list[Problem]:
     problems = []
     for key in stack.enabled_kinds():
-        for where, name, value in env_items(stack.kind(key).environment, ("services", key, "environment")):
+        for where, name, value in env_items(
+            stack.kind(key).environment, ("services", key, "environment")
+        ):
             if is_secret_name(name) and _literal(value):
                 problems.append(secret_problem(where, fix=ENV_FIX))
     for svc, fragment in sorted(stack.services.extra.items()):

@@ -40,6 +40,7 @@ TOP_KEYS = {
     "directories",
     "apis",
     "problems",
+    "other_containers",
 }
 CONTAINER_KEYS = {
     "id",
@@ -392,3 +393,18 @@ def test_durations(ns: int | None, text: str | None) -> None:
 def test_the_parser_never_raises(lines: list[str]) -> None:
     inv = parse_probe_output("\n".join(lines))
     assert set(inv.to_json()) == TOP_KEYS
+
+
+@pytest.mark.parametrize("encoding", ["base64", "hex"])
+def test_other_containers_are_named_once_and_sorted(encoding: str) -> None:
+    inv = parse_probe_output(
+        output(
+            line(k="other", name_b=b("zeta", encoding)),
+            line(k="other", name_b=b("alpha", encoding)),
+            line(k="other", name_b=b("zeta", encoding)),
+            line(k="other", name_b=b("", encoding)),
+            encoding=encoding,
+        )
+    )
+    assert inv.other_containers == ("alpha", "zeta")
+    assert inv.to_json()["other_containers"] == ["alpha", "zeta"]

@@ -25,7 +25,8 @@ def check_alertmanager(stack: Stack, assets: Mapping[str, bytes]) -> list[Proble
     if am.config is not None:
         where: SpecPath = ("services", "alertmanager", "config")
         problems += [
-            Problem(at, why, hint=alertmanager_fix(at)) for at, why in config_secrets(am.config, where)
+            Problem(at, why, hint=alertmanager_fix(at))
+            for at, why in config_secrets(am.config, where)
         ]
     if am.config_path is None or am.config_path not in assets:
         return problems

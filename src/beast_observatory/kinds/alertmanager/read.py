@@ -86,7 +86,10 @@ def read_alertmanager(ctx: ExportContext, c: Container) -> dict[str, Any]:
         secrets.update(runtime_secrets(c.entrypoint, written))  # written at start from .env
         out["config_path"] = ctx.add_file("alertmanager/alertmanager.yml", text)
         if secrets:
-            out["secrets"] = {n: {"env": ctx.secret_env(v, f"alertmanager.yml: {n}")[2:-1]} for n, v in secrets.items()}
+            out["secrets"] = {
+                n: {"env": ctx.secret_env(v, f"alertmanager.yml: {n}")[2:-1]}
+                for n, v in secrets.items()
+            }
         if files := _templates(ctx, c, text, config_dir):
             out["files"] = files
     if auth := read_web_auth(ctx, c, flag_value(flags, "web.config.file")):

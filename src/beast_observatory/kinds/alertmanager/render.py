@@ -8,10 +8,10 @@ from typing import Any
 
 from beast_observatory.bundle.bundle import key_ordered, yaml_file
 from beast_observatory.kinds.alertmanager.model import DATA_DIR
-from beast_observatory.kinds.service import KindParts
 from beast_observatory.kinds.entrypoint import runtime_entrypoint
 from beast_observatory.kinds.prometheus.render import route_prefix
 from beast_observatory.kinds.secretfiles import secret_mounts
+from beast_observatory.kinds.service import KindParts
 from beast_observatory.kinds.webauth import web_config, web_config_flag
 from beast_observatory.names import HEADER
 from beast_observatory.spec.resolve import Stack

@@ -19,9 +19,21 @@ from beast_observatory.kinds.read import (
 )
 
 
+def _process(
+    ctx: ExportContext, c: Container, fragment: dict[str, Any], name: str
+) -> dict[str, Any]:
+    """Entrypoint and command where they are not the image's (secrets in them scrubbed)."""
+    image = ctx.inventory.image_of(c)
+    out: dict[str, Any] = {}
+    if tuple(c.entrypoint) != image.entrypoint:
+        out["entrypoint"] = scrub_args(ctx, list(c.entrypoint), fragment.get("entrypoint"), name)
+    if tuple(c.cmd) != image.cmd or "entrypoint" in out:
+        out["command"] = scrub_args(ctx, list(c.cmd), fragment.get("command"), name)
+    return out
+
+
 def read_extra(ctx: ExportContext, c: Container, name: str) -> dict[str, Any]:
     """The fragment; the local environment's variant of its mounts goes to ctx.local."""
-    image = ctx.inventory.image_of(c)
     out: dict[str, Any] = {"image": c.image}
     fragment = ctx.fragment(c) or {}
     if "build" in fragment:
@@ -29,10 +41,7 @@ def read_extra(ctx: ExportContext, c: Container, name: str) -> dict[str, Any]:
             f"service {name}: built on the host from {fragment['build']!r}; the spec runs the "
             f"image it built ({c.image}): on another host build or load it first"
         )
-    if tuple(c.entrypoint) != image.entrypoint:
-        out["entrypoint"] = scrub_args(ctx, list(c.entrypoint), fragment.get("entrypoint"), name)
-    if tuple(c.cmd) != image.cmd or "entrypoint" in out:
-        out["command"] = scrub_args(ctx, list(c.cmd), fragment.get("command"), name)
+    out.update(_process(ctx, c, fragment, name))
     if ports := port_entries(c):
         out["ports"] = ports
     if env := environment(ctx, c, None):
@@ -53,9 +62,7 @@ def read_extra(ctx: ExportContext, c: Container, name: str) -> dict[str, Any]:
     if (hc := healthcheck(c)) is not None:
         out["healthcheck"] = hc
     limits = resources(c)
-    if "cpus" in limits:
-        out["cpus"] = limits["cpus"]
-    if "memory" in limits:
-        out["mem_limit"] = limits["memory"]
+    out.update({"cpus": limits["cpus"]} if "cpus" in limits else {})
+    out.update({"mem_limit": limits["memory"]} if "memory" in limits else {})
     out.update(identity(ctx, c, entrypoint=False))
     return out

@@ -37,6 +37,9 @@ GRAFANA_FIX = "use a reference such as $__env{VAR}, $__file{/path} or ${VAR}"
 BASE: SpecPath = ("services", "grafana")
 
 
+SHOWN = 3  # dashboard problems named in one warning; the rest are counted
+
+
 def _dashboard_sources(stack: Stack, matches: Mapping[str, tuple[str, ...]]) -> dict[str, SpecPath]:
     """Every dashboard file the stack provisions -> the spec entry that selects it."""
     out: dict[str, SpecPath] = {}
@@ -75,7 +78,9 @@ def check_dashboards(
         problems += [Problem(where, f"{source}: {e}") for e in errors]
         found = list(warnings) + check_dashboard_datasources(doc, known)
         if found:
-            shown = "; ".join(found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")  # noqa: PLR2004
+            shown = "; ".join(found[:SHOWN]) + (
+                f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+            )
             problems.append(warning(where, f"{source}: {shown}", hint=DASHBOARD_HINT))
         uid = doc.get("uid") if isinstance(doc, dict) else None
         if isinstance(uid, str) and uid:
@@ -112,7 +117,9 @@ def check_names(stack: Stack) -> list[Problem]:
     builtin_uid = {PROMETHEUS_UID: "the built-in Prometheus data source"} if auto else {}
     builtin_name = {"Prometheus": "the built-in Prometheus data source"} if auto else {}
     # Names are unique per organization: a name in another org is another name.
-    names = [d.name if (d.org_id or 1) == 1 else f"{d.name} (org {d.org_id})" for d in g.datasources]
+    names = [
+        d.name if (d.org_id or 1) == 1 else f"{d.name} (org {d.org_id})" for d in g.datasources
+    ]
     uids = [d.uid or "" for d in g.datasources]
     problems = [
         p
@@ -209,9 +216,7 @@ def check_secrets(stack: Stack) -> list[Problem]:
         problems += [Problem(at, why, hint=GRAFANA_FIX) for at, why in config_secrets(tree, where)]
         for key, value in source.secure_json_data.items():
             if not is_reference(value):
-                problems.append(
-                    secret_problem((*where, "secure_json_data", key), fix=GRAFANA_FIX)
-                )
+                problems.append(secret_problem((*where, "secure_json_data", key), fix=GRAFANA_FIX))
     return problems
 
 

@@ -122,16 +122,19 @@ def _secret(ctx: ExportContext, value: str, variable: str, why: str) -> str:
     return f"$__env{{{variable}}}"
 
 
-def ini_section(ctx: ExportContext, c: Container, ini: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+def ini_section(ctx: ExportContext, ini: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
     out: dict[str, dict[str, str]] = {}
     for section, values in sorted(ini.items()):
         for key, value in sorted(values.items()):
             if section == "paths" and key == "provisioning":
                 continue  # the tool's layout
-            if (is_secret_name(key) and value and not value.startswith("$__")) or is_redacted(value):
+            secret = is_secret_name(key) and value and not value.startswith("$__")
+            if secret or is_redacted(value):
                 variable = re.sub(r"[^A-Z0-9_]", "_", f"GF_{section}_{key}".upper())
-                value = _secret(ctx, value, variable, f"grafana.ini [{section}] {key} is a secret")
-            out.setdefault(section, {})[key] = value
+                said = f"grafana.ini [{section}] {key} is a secret"
+                out.setdefault(section, {})[key] = _secret(ctx, value, variable, said)
+            else:
+                out.setdefault(section, {})[key] = value
     return out
 
 
@@ -153,7 +156,9 @@ def _datasource(ctx: ExportContext, raw: Mapping[str, Any]) -> dict[str, Any]:
         ds["secureJsonData"] = fixed
     for key in ("password", "basicAuthPassword"):  # deprecated plain-text fields
         if isinstance(ds.get(key), str):
-            ds[key] = _secret(ctx, ds[key], variable_for(f"GF_DS_{name}_{key}"), f"data source {name}: {key}")
+            ds[key] = _secret(
+                ctx, ds[key], variable_for(f"GF_DS_{name}_{key}"), f"data source {name}: {key}"
+            )
     return ds
 
 
@@ -244,7 +249,7 @@ def read_grafana(ctx: ExportContext, c: Container) -> dict[str, Any]:
         ctx.note(f"{c.name}: provisioning moves from {provisioning} to the tool's layout")
     if plugins := [p.strip() for p in c.env.get("GF_INSTALL_PLUGINS", "").split(",") if p.strip()]:
         out["plugins"] = plugins
-    if section := ini_section(ctx, c, ini):
+    if section := ini_section(ctx, ini):
         out["ini"] = section
     out.update(datasources(ctx, c, provisioning))
     out["dashboards"] = providers(ctx, c, provisioning)

@@ -23,8 +23,8 @@ from beast_observatory.kinds.grafana.model import (
 )
 from beast_observatory.kinds.service import KindParts
 from beast_observatory.names import HEADER
-from beast_observatory.spec.types import SecretRef
 from beast_observatory.spec.resolve import Stack
+from beast_observatory.spec.types import SecretRef
 
 FOLDER = "grafana"
 DEFAULT_PORT = 3000
@@ -263,7 +263,9 @@ def compose_parts(stack: Stack, files: Mapping[str, bytes]) -> KindParts:
         env["GF_PATHS_PROVISIONING"] = f"{g.config_dir}/provisioning"
     # grafana.ini's $__env{VAR} and the provisioning files' variables read the container's
     # environment: hand those variables in (from the host's .env).
-    provisioning = files.get(DATASOURCES_FILE, b"").decode() + files.get(PROVIDERS_FILE, b"").decode()
+    provisioning = (
+        files.get(DATASOURCES_FILE, b"").decode() + files.get(PROVIDERS_FILE, b"").decode()
+    )
     referenced = {
         name
         for groups in _PROVISIONING_REF.findall(provisioning)

@@ -136,7 +136,7 @@ def check_files_and_flags(stack: Stack) -> list[Problem]:
     problems = []
     rendered = {"prometheus.yml", "web.yml"}
     for relative in sorted(p.files):
-        if relative in rendered or relative.startswith("rules/") or relative.startswith("/"):
+        if relative in rendered or relative.startswith(("rules/", "/")):
             problems.append(
                 Problem(
                     ("services", "prometheus", "files", relative),

@@ -180,27 +180,14 @@ def _retention(ctx: ExportContext, c: Container, flags: Flags) -> dict[str, Any]
     return out
 
 
-def read_prometheus(ctx: ExportContext, c: Container) -> dict[str, Any]:
-    flags = parse_flags(c.cmd)
-    config_file = config_path(flags)
-    config_dir = posixpath.dirname(config_file)
-    out: dict[str, Any] = {
-        "retention": _retention(ctx, c, flags),
-        "scrape_self": False,
-        "scrape_stack": False,
-    }
-    if config_dir != CONFIG_DIR:
-        out["config_dir"] = config_dir
-    if posixpath.basename(config_file) != "prometheus.yml":
-        ctx.note(f"{c.name}: its config file {config_file} is rendered as prometheus.yml")
-    web_path = flag_value(flags, "web.config.file")
-    if auth := web_auth(ctx, c, web_path):
-        out["web_auth"] = auth
-    if extra := other_flags(flags, OWNED_FLAGS):
-        out["extra_flags"] = extra
-    config = live_config(ctx, c, config_file)
-    if config is None:
-        return out
+def _config_sections(
+    ctx: ExportContext,
+    c: Container,
+    config: dict[str, Any],
+    config_file: str,
+    out: dict[str, Any],
+) -> dict[str, Any]:
+    """The loaded config's sections into ``out``; returns the config with secrets carried."""
     secrets: dict[str, str] = {}
     config = carry(config, secrets, "PROMETHEUS")
     written = env_mapping((ctx.fragment(c) or {}).get("environment"))
@@ -229,6 +216,31 @@ def read_prometheus(ctx: ExportContext, c: Container) -> dict[str, Any]:
             out[key] = config[key]
     if config.get("scrape_config_files"):
         out["scrape_config_files"] = list(config["scrape_config_files"])
+    return config
+
+
+def read_prometheus(ctx: ExportContext, c: Container) -> dict[str, Any]:
+    flags = parse_flags(c.cmd)
+    config_file = config_path(flags)
+    config_dir = posixpath.dirname(config_file)
+    out: dict[str, Any] = {
+        "retention": _retention(ctx, c, flags),
+        "scrape_self": False,
+        "scrape_stack": False,
+    }
+    if config_dir != CONFIG_DIR:
+        out["config_dir"] = config_dir
+    if posixpath.basename(config_file) != "prometheus.yml":
+        ctx.note(f"{c.name}: its config file {config_file} is rendered as prometheus.yml")
+    web_path = flag_value(flags, "web.config.file")
+    if auth := web_auth(ctx, c, web_path):
+        out["web_auth"] = auth
+    if extra := other_flags(flags, OWNED_FLAGS):
+        out["extra_flags"] = extra
+    config = live_config(ctx, c, config_file)
+    if config is None:
+        return out
+    config = _config_sections(ctx, c, config, config_file, out)
     rule_sources = {
         p
         for pattern in config.get("rule_files") or []

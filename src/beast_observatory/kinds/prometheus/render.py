@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from beast_observatory.bundle.bundle import key_ordered, yaml_file
+from beast_observatory.kinds.entrypoint import runtime_entrypoint
 from beast_observatory.kinds.model import ServiceBase
 from beast_observatory.kinds.prometheus.model import DATA_DIR, Prometheus, ScrapeJob
-from beast_observatory.kinds.service import KindParts
-from beast_observatory.kinds.entrypoint import runtime_entrypoint
 from beast_observatory.kinds.secretfiles import secret_mounts
+from beast_observatory.kinds.service import KindParts
 from beast_observatory.kinds.webauth import web_config, web_config_flag
 from beast_observatory.names import HEADER
 from beast_observatory.spec.resolve import Stack
@@ -104,6 +104,17 @@ def scrape_jobs(stack: Stack) -> list[ScrapeJob]:
     )
 
 
+def _static_configs(job: ScrapeJob) -> list[dict[str, Any]]:
+    groups = []
+    for group in job.target_groups():
+        static: dict[str, Any] = {"targets": list(group.targets)}
+        if group.labels:
+            static["labels"] = dict(sorted(group.labels.items()))
+        static.update(key_ordered(group.extras()))
+        groups.append(static)
+    return groups
+
+
 def scrape_config(job: ScrapeJob) -> dict[str, Any]:
     """A spec job as prometheus.yml writes it."""
     out: dict[str, Any] = {"job_name": job.name}
@@ -119,14 +130,7 @@ def scrape_config(job: ScrapeJob) -> dict[str, Any]:
         out["scheme"] = job.scheme
     if job.params:
         out["params"] = {k: list(v) for k, v in sorted(job.params.items())}
-    groups = []
-    for group in job.target_groups():
-        static: dict[str, Any] = {"targets": list(group.targets)}
-        if group.labels:
-            static["labels"] = dict(sorted(group.labels.items()))
-        static.update(key_ordered(group.extras()))
-        groups.append(static)
-    if groups:
+    if groups := _static_configs(job):
         out["static_configs"] = groups
     if job.relabel_configs:
         out["relabel_configs"] = key_ordered(job.relabel_configs)
@@ -151,7 +155,8 @@ def auto_alerting(stack: Stack) -> dict[str, Any] | None:
             alerting["alert_relabel_configs"] = key_ordered(p.alerting.alert_relabel_configs)
         return alerting
     if am.enabled:
-        return {"alertmanagers": [{"static_configs": [{"targets": [_target(stack, "alertmanager")]}]}]}
+        targets = [_target(stack, "alertmanager")]
+        return {"alertmanagers": [{"static_configs": [{"targets": targets}]}]}
     return None
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from beast_observatory.kinds.pushgateway.model import DATA_DIR, Pushgateway
-from beast_observatory.kinds.service import KindParts
 from beast_observatory.kinds.entrypoint import runtime_entrypoint
 from beast_observatory.kinds.prometheus.render import route_prefix
+from beast_observatory.kinds.pushgateway.model import DATA_DIR, Pushgateway
+from beast_observatory.kinds.service import KindParts
 from beast_observatory.kinds.webauth import web_config, web_config_flag
 from beast_observatory.spec.resolve import Stack
 
