@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from host.sshd import SSHD, keygen
+from host.sshd import keygen, sshd_argv
 
 SUBNET = "10.231.0"
 BRIDGE = "obst-br0"
@@ -196,23 +196,15 @@ class TestHosts:
         key = host.root / "ssh_host_ed25519_key"
         keygen(key)
         Path("/run/sshd").mkdir(parents=True, exist_ok=True)
-        options = {
-            "ListenAddress": host.address,
-            "HostKey": str(key),
-            "AuthorizedKeysFile": str(authorized),
-            "StrictModes": "no",
-            "PidFile": str(host.root / "sshd.pid"),
-            "Subsystem": "sftp internal-sftp",
-            "LogLevel": "VERBOSE",
-            "PermitRootLogin": "yes",
-            "PasswordAuthentication": "no",
-            "KbdInteractiveAuthentication": "no",
-            "UsePAM": "no",
-            "SetEnv": f"DOCKER_HOST={host.docker_host}",
-        }
-        argv = [str(SSHD), "-D", "-f", "/dev/null", "-p", "22", "-E", str(host.root / "sshd.log")]
-        for k, v in options.items():
-            argv += ["-o", f"{k}={v}"]
+        argv = sshd_argv(
+            listen=host.address,
+            port=22,
+            host_key=key,
+            authorized_keys=authorized,
+            pidfile=host.root / "sshd.pid",
+            log=host.root / "sshd.log",
+            SetEnv=f"DOCKER_HOST={host.docker_host}",
+        )
         host.sshd = subprocess.Popen(host.nsenter(*argv), stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -39,6 +39,37 @@ def keygen(path: Path) -> str:
     return path.with_suffix(".pub").read_text().strip()
 
 
+
+def sshd_argv(
+    *,
+    listen: str,
+    port: int,
+    host_key: Path,
+    authorized_keys: Path,
+    pidfile: Path,
+    log: Path,
+    **extra: str,
+) -> list[str]:
+    """sshd in the foreground with no config file: key login only, as root, sftp inside."""
+    options = {
+        "ListenAddress": listen,
+        "HostKey": str(host_key),
+        "AuthorizedKeysFile": str(authorized_keys),
+        "StrictModes": "no",
+        "PidFile": str(pidfile),
+        "Subsystem": "sftp internal-sftp",
+        "LogLevel": "VERBOSE",
+        "PermitRootLogin": "yes",
+        "PasswordAuthentication": "no",
+        "KbdInteractiveAuthentication": "no",
+        "UsePAM": "no",
+        **extra,
+    }
+    argv = [str(SSHD), "-D", "-f", "/dev/null", "-p", str(port), "-E", str(log)]
+    for key, value in options.items():
+        argv += ["-o", f"{key}={value}"]
+    return argv
+
 class TestSshd:
     """Context manager: a running sshd and the client files that reach it."""
 
@@ -78,23 +109,14 @@ class TestSshd:
         return self
 
     def _argv(self) -> list[str]:
-        options = {
-            "ListenAddress": "127.0.0.1",
-            "HostKey": str(self.host_key),
-            "AuthorizedKeysFile": str(self.authorized_keys),
-            "StrictModes": "no",
-            "PidFile": str(self._pidfile),
-            "Subsystem": "sftp internal-sftp",
-            "LogLevel": "VERBOSE",
-            "PermitRootLogin": "yes",
-            "PasswordAuthentication": "no",
-            "KbdInteractiveAuthentication": "no",
-            "UsePAM": "no",
-        }
-        argv = [str(SSHD), "-D", "-f", "/dev/null", "-p", str(self.port), "-E", str(self.log)]
-        for key, value in options.items():
-            argv += ["-o", f"{key}={value}"]
-        return argv
+        return sshd_argv(
+            listen="127.0.0.1",
+            port=self.port,
+            host_key=self.host_key,
+            authorized_keys=self.authorized_keys,
+            pidfile=self._pidfile,
+            log=self.log,
+        )
 
     def _wait_until_listening(self) -> None:
         deadline = time.monotonic() + _START_TIMEOUT
