@@ -376,7 +376,7 @@ def test_the_transport_counts_one_round_trip_too(hand_stack: HandStack, sshd: Te
     finally:
         transport.close()
     assert run.round_trips == 1
-    assert hand_stack.project in {p["name"] for p in run.inventory["compose_projects"]}
+    assert hand_stack.project in {p.name for p in run.inventory.compose_projects}
 
 
 def test_inventory_holds_the_stack_as_it_runs(discovered: Discovered) -> None:
@@ -390,7 +390,9 @@ def test_inventory_holds_the_stack_as_it_runs(discovered: Discovered) -> None:
     assert prom["ports"]["9090/tcp"] == [
         {"host_ip": "127.0.0.1", "host_port": str(stack.ports["prometheus"])}
     ]
-    assert prom["networks"] == [f"{stack.project}_monitoring"]
+    (network,) = prom["networks"]
+    assert network["network"] == f"{stack.project}_monitoring"
+    assert "prometheus" in network["aliases"]  # how the other services reach it
     assert {m["destination"]: m["type"] for m in prom["mounts"]} == {
         "/etc/prometheus": "bind",
         "/prometheus": "volume",
@@ -602,7 +604,8 @@ def test_ports_images_volumes_networks_and_env_carry_over(
 def test_grafana_provisioning_carries_over(built: Built) -> None:
     grafana = built.spec["services"]["grafana"]
     assert grafana["admin_password"] == {"env": "GRAFANA_ADMIN_PASSWORD"}
-    assert grafana["ini"]["auth.anonymous"] == {"enabled": True, "org_role": "Viewer"}
+    # grafana.ini's values as written there (Grafana reads the text)
+    assert grafana["ini"]["auth.anonymous"] == {"enabled": "true", "org_role": "Viewer"}
     assert grafana["environment"]["GF_SECURITY_SECRET_KEY"] == "${GF_SECURITY_SECRET_KEY}"
     rendered = yaml.safe_load(
         (built.generated / "grafana/provisioning/datasources/observatory.yml").read_text()
@@ -655,7 +658,7 @@ def test_a_host_without_docker_is_recorded_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "deploy").mkdir()
     (tmp_path / "deploy" / "docker-compose.yml").write_text("services: {}\n")
     run = run_probe(LocalTransport(), [str(tmp_path / "deploy")], env={"PATH": str(bin_dir)})
-    inv = run.inventory
+    inv = run.inventory.to_json()
     assert inv["docker"] == {
         "available": False,
         "server_version": None,
@@ -735,7 +738,7 @@ def test_plan_against_the_hand_made_host_speaks_in_spec_terms(
     doc = json.loads(plan.stdout)
     prometheus = next(s for s in doc["services"] if s["service"] == "prometheus")
     assert prometheus["action"] == "recreate"
-    assert "services.prometheus.retention.time: 21d -> 30d" in prometheus["reasons"]
+    assert "command --storage.tsdb.retention.time: 21d -> 30d" in prometheus["reasons"]
     # nothing on the host was touched by planning
     assert own(discovered.inventory, discovered.stack.project)
 
@@ -759,6 +762,8 @@ def test_apply_takes_the_hand_made_stack_over_and_keeps_its_data(
     # The operator's secrets, as on the hand-made host: .env beside docker-compose.yml.
     (deploy / ".env").write_text(
         f"GRAFANA_ADMIN_PASSWORD={GRAFANA_PASSWORD}\nWORKER_TOKEN={WORKER_TOKEN}\n"
+        f"GF_SECURITY_SECRET_KEY={INI_SECRET_KEY}\n"
+        f"GF_DS_REMOTE_LOKI_BASICAUTHPASSWORD={LOKI_PASSWORD}\n"
     )
     for path, value in (
         ("environments.remote.deploy_dir", str(deploy)),
@@ -770,7 +775,7 @@ def test_apply_takes_the_hand_made_stack_over_and_keeps_its_data(
         "apply", spec_path, discovered, "--auto-approve", "--timeout", "120", "--scrape-wait", "60"
     )
     assert apply.returncode == 0, apply.stdout + apply.stderr
-    assert "services.prometheus.retention.time: 21d -> 30d" in apply.stdout
+    assert "command --storage.tsdb.retention.time: 21d -> 30d" in apply.stdout
     assert "worker/worker:8080 was not up before this apply either" in apply.stdout
 
     plan = plan_remote(spec_path, discovered)

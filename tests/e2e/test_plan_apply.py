@@ -217,7 +217,7 @@ def test_changed_scrape_interval_plans_exactly_a_prometheus_reload(live: Live) -
     edit_remote(stack, {"prometheus": {"global": {"scrape_interval": "2s"}}})
 
     text = run(live, "plan (scrape interval)", "plan")
-    assert_exit(text, 2, "global.scrape_interval 1s -> 2s")
+    assert_exit(text, 2, "prometheus.yml global.scrape_interval: 1s -> 2s")
     assert service_lines(text.stdout) == {"prometheus": "reload"}, text.stdout
     assert file_lines(text.stdout) == {"prometheus/prometheus.yml": "change"}, text.stdout
     diff = [line for line in text.stdout.splitlines() if line.startswith(("-  ", "+  "))]
@@ -236,7 +236,7 @@ def test_changed_scrape_interval_plans_exactly_a_prometheus_reload(live: Live) -
         ("prometheus/prometheus.yml", "change")
     ]
     prometheus = next(s for s in plan["services"] if s["service"] == "prometheus")
-    assert prometheus["reasons"] == ["global.scrape_interval 1s -> 2s"]
+    assert prometheus["reasons"] == ["prometheus.yml global.scrape_interval: 1s -> 2s"]
 
 
 def test_apply_without_a_terminal_refuses_unless_auto_approved(live: Live) -> None:
@@ -326,8 +326,9 @@ def test_failed_verification_rolls_back_to_the_release_that_was_live(live: Live)
     old_files = live_files(stack)
     assert release_manifest(stack, previous) == stack.host_manifest()
     with spec_restored(stack):
-        # Pushgateway serves under /elsewhere: its /-/ready healthcheck answers 404 forever.
-        edit_remote(stack, {"pushgateway": {"extra_flags": ["--web.route-prefix=/elsewhere"]}})
+        # A healthcheck that never passes (the binary refuses an unknown flag).
+        never = ["CMD", "/bin/pushgateway", "--no-such-flag"]
+        edit_remote(stack, {"pushgateway": {"healthcheck": {"test": never, "interval": "1s"}}})
         result = run(
             live,
             "apply (never healthy)",
@@ -348,7 +349,7 @@ def test_failed_verification_rolls_back_to_the_release_that_was_live(live: Live)
     assert live_files(stack) == old_files == manifest
     pushgateway = stack.containers()["pushgateway"]
     assert health(pushgateway) == "healthy"
-    assert not [a for a in inspect(pushgateway)["Args"] if "route-prefix" in a]
+    assert "--no-such-flag" not in json.dumps(inspect(pushgateway)["Config"]["Healthcheck"])
     assert state_release(stack) == previous
     assert_plan_clean(live, "plan (after rollback, spec put back)")
 
@@ -394,7 +395,7 @@ def test_hand_edited_prometheus_yml_is_drift_and_apply_restores_it(live: Live) -
 
     path.write_text(original.replace("scrape_interval: 2s", "scrape_interval: 5s"))
     drift = run(live, "plan (hand edit)", "plan")
-    assert_exit(drift, 2, "global.scrape_interval 5s -> 2s")
+    assert_exit(drift, 2, "prometheus.yml global.scrape_interval: 5s -> 2s")
     assert file_lines(drift.stdout) == {"prometheus/prometheus.yml": "change"}, drift.stdout
     assert "-  scrape_interval: 5s" in drift.stdout.splitlines(), drift.stdout
     assert "+  scrape_interval: 2s" in drift.stdout.splitlines(), drift.stdout

@@ -123,11 +123,8 @@ def _assert_no_secret(ws: Workspace, *folders: Path) -> None:
                 assert not leaked, f"{path} holds a secret of the stack"
 
 
-@pytest.mark.parametrize("workspace", corpus_names(), indirect=True)
-def test_take_over_without_changing_what_it_does(workspace: Workspace, tmp_path: Path) -> None:
-    ws, hand = workspace, workspace.hand
-    before = Snapshot.of(hand.project)
-
+def _export(ws: Workspace, tmp_path: Path) -> None:
+    """discover over SSH -> export the spec (no secret in either) -> deploy_dir under tmp_path."""
     found = ws.remote("discover", "--out", str(tmp_path / "discovery"))
     assert found.exit_code == 0, found.explain()
     exported = ws.remote(
@@ -135,7 +132,7 @@ def test_take_over_without_changing_what_it_does(workspace: Workspace, tmp_path:
         "--from",
         str(tmp_path / "discovery" / "inventory.json"),
         "--project",
-        hand.project,
+        ws.hand.project,
         "-o",
         str(ws.spec_path),
     )
@@ -146,6 +143,13 @@ def test_take_over_without_changing_what_it_does(workspace: Workspace, tmp_path:
     lines = ws.spec_path.read_text().splitlines()
     header = "".join(line + "\n" for line in lines if line.startswith("#"))
     ws.spec_path.write_text(header + yaml.safe_dump(spec, sort_keys=False))
+
+
+@pytest.mark.parametrize("workspace", corpus_names(), indirect=True)
+def test_take_over_without_changing_what_it_does(workspace: Workspace, tmp_path: Path) -> None:
+    ws, hand = workspace, workspace.hand
+    before = Snapshot.of(hand.project)
+    _export(ws, tmp_path)
 
     for args in (("validate",), ("build",)):
         result = ws.cli(*args)
@@ -211,3 +215,31 @@ def test_take_over_without_changing_what_it_does(workspace: Workspace, tmp_path:
     replica = same_secret_form(without_label(loaded_config(hand.project), LABEL))
     assert replica["jobs"] == same_secret_form(without_label(before.config, LABEL))["jobs"]
     assert rule_groups(hand.project) == before.rules
+
+
+@pytest.mark.parametrize("workspace", ["nginx-basic-auth"], indirect=True)
+def test_a_takeover_that_fails_verification_brings_the_hand_made_stack_back(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    ws, hand = workspace, workspace.hand
+    before = Snapshot.of(hand.project)
+    _export(ws, tmp_path)
+    spec = yaml.safe_load(ws.spec_path.read_text())
+    never = {"name": "never-up", "targets": ["127.0.0.1:9"]}  # nothing listens there
+    spec["services"]["prometheus"].setdefault("scrape_jobs", []).append(never)
+    ws.spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    plan = ws.remote("plan")
+    assert plan.exit_code == 2, plan.explain()
+    assert "taken over" in plan.stdout
+
+    applied = ws.remote("apply", "--auto-approve", "--scrape-wait", "8")
+    assert applied.exit_code == 1, applied.explain()
+    assert "scrape target never-up/127.0.0.1:9" in applied.stdout, applied.explain()
+    assert "the stack made by hand is back up" in applied.stdout, applied.explain()
+
+    hand.wait_ready()
+    after = Snapshot.of(hand.project)
+    assert differences(before, after, label=LABEL, deploy=str(ws.deploy)) == []
+    again = ws.remote("plan")  # the host reads as made by hand again, not as half taken over
+    assert again.exit_code == 2, again.explain()
+    assert "taken over" in again.stdout

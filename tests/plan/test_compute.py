@@ -264,3 +264,15 @@ def test_a_file_the_probe_could_not_read_is_compared_by_its_hash(tmp_path: Path)
     plan = plan_of(bundle, replace(inv, directories={DEPLOY: records}))
     assert [(f.path, f.action) for f in plan.files] == [(path, "change")]
     assert "Grafana picks up dashboard files through provisioning, without a restart" in plan.notes
+
+
+def test_anonymous_volumes_left_alone_are_counted_not_listed(tmp_path: Path) -> None:
+    bundle = bundle_for(tmp_path)
+    inv = live_inventory(bundle)
+    anonymous = ("a" * 64, "0123456789abcdef" * 4)
+    inv = replace(inv, volumes=(*inv.volumes, *(Volume(n) for n in anonymous)))
+    plan = plan_of(bundle, inv)
+    assert set(plan.unmanaged["volumes"]) == {"handmade_data", *anonymous}  # JSON: every name
+    text = format_plan(plan)
+    assert "(left alone): volumes: handmade_data, 2 anonymous\n" in text
+    assert "a" * 64 not in text

@@ -160,3 +160,27 @@ def test_a_secret_in_a_change_is_masked_a_reference_shown() -> None:
             "grafana.ini smtp.password: (unset) -> <masked>",
         ]
     }
+
+
+def test_a_changed_flag_is_named_flag_by_flag() -> None:
+    before = {"prometheus": {"retention": {"time": "21d"}}}
+    after = {"prometheus": {"retention": {"time": "30d"}, "extra_flags": ["--query.timeout=1m"]}}
+    assert changes(before, after)["prometheus"] == [
+        "command: adds --query.timeout=1m",
+        "command --storage.tsdb.retention.time: 21d -> 30d",
+    ]
+
+
+def test_commands_that_are_not_flags_are_compared_whole() -> None:
+    def compose(command: list[str]) -> dict[str, bytes]:
+        return {"docker-compose.yml": yml({"services": {"app": {"command": command}}})}
+
+    assert compose_changes(compose(["--a=1", "--b"]), compose(["--b", "--a=1"])) == {
+        "app": ["command: the same arguments in another order"]
+    }
+    assert compose_changes(compose(["--a=1", "--b"]), compose(["--a=1"])) == {
+        "app": ["command: drops --b"]
+    }
+    assert compose_changes(compose(["sh", "-c", "run a"]), compose(["sh", "-c", "run b"])) == {
+        "app": ['command: ["sh", "-c", "run a"] -> ["sh", "-c", "run b"]']
+    }

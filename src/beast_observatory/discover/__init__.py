@@ -5,7 +5,7 @@
   a Transport (the only host IO of discovery), ``parse.py`` turns its output into the typed
   inventory of ``inventory.py`` (pure);
 - ``report.py`` writes ``inventory.json`` and ``DISCOVERY.md``;
-- ``export.py`` (with ``export_prometheus.py``, ``export_grafana.py``, ``mapping.py``) maps an
-  inventory to a spec (pure);
+- ``export.py`` maps an inventory to a spec (pure): ``context.py`` holds what the mapping
+  needs (files, secrets, names), each service kind reads itself (``kinds/<kind>/read.py``);
 - ``commands.py`` is what the CLI's discover, export and import commands do (IO).
 """

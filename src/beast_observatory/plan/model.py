@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -95,10 +96,20 @@ def format_plan(plan: Plan, *, diffs: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
+_ANONYMOUS = re.compile(r"^[0-9a-f]{64}$")  # docker's name of a volume nobody named
+
+
+def _named(names: tuple[str, ...]) -> str:
+    """Names as the text plan shows them: anonymous volumes counted, not listed."""
+    named = [n for n in names if not _ANONYMOUS.match(n)]
+    anonymous = len(names) - len(named)
+    return ", ".join(named + ([f"{anonymous} anonymous"] if anonymous else []))
+
+
 def _footnotes(plan: Plan) -> list[str]:
     """What the plan leaves alone, its notes, and what stops apply."""
     lines = [
-        f"\nNot managed by this spec (left alone): {kind}: {', '.join(names)}"
+        f"\nNot managed by this spec (left alone): {kind}: {_named(names)}"
         for kind, names in sorted(plan.unmanaged.items())
         if names
     ]

@@ -231,6 +231,40 @@ def _tool_free(service: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _flags(args: list[Any]) -> dict[str, str | None] | None:
+    """``--name=value`` / ``--name`` arguments by name; None when any argument is not a flag
+    (or a flag repeats), so the list is compared whole."""
+    out: dict[str, str | None] = {}
+    for arg in map(str, args):
+        if not arg.startswith("-"):
+            return None
+        name, eq, value = arg.partition("=")
+        if name in out:
+            return None
+        out[name] = value if eq else None
+    return out
+
+
+def argument_changes(key: str, before: Any, after: Any) -> list[str]:
+    """A command's changes flag by flag (``command --storage.tsdb.retention.time: 21d -> 30d``)
+    where both are lists of flags; otherwise the whole value."""
+    if before == after:
+        return []
+    old = _flags(before) if isinstance(before, list) else None
+    new = _flags(after) if isinstance(after, list) else None
+    if old is None or new is None:
+        return [f"{key}: {_short(before)} -> {_short(after)}"]
+    out = []
+    for flag in sorted(set(old) | set(new)):
+        if flag not in new:
+            out.append(f"{key}: drops {flag}")
+        elif flag not in old:
+            out.append(f"{key}: adds {flag}" + (f"={_shown(flag, new[flag])}" if new[flag] else ""))
+        elif old[flag] != new[flag]:
+            out.append(f"{key} {flag}: {_shown(flag, old[flag])} -> {_shown(flag, new[flag])}")
+    return out or [f"{key}: the same arguments in another order"]
+
+
 def compose_changes(before: Files, after: Files) -> Changes:
     """Per compose service: what changes in its definition (the tool's labels aside)."""
     old = (_yaml(before, COMPOSE_FILE) or {}).get("services") or {}
@@ -242,7 +276,11 @@ def compose_changes(before: Files, after: Files) -> Changes:
         elif name not in new:
             out[name] = ["not in the spec"]
         else:
-            changed = list(leaf_changes(_tool_free(old[name]), _tool_free(new[name])))
+            was, will = _tool_free(old[name]), _tool_free(new[name])
+            changed = []
+            for key in ("command", "entrypoint"):
+                changed += argument_changes(key, was.pop(key, None), will.pop(key, None))
+            changed += leaf_changes(was, will)
             if changed:
                 out[name] = changed
     for section in ("volumes", "networks"):
