@@ -23,7 +23,8 @@ from beast_observatory.host.probe.inventory import (
     Inventory,
     State,
 )
-from beast_observatory.host.probe.parse import duration, parse_probe_output
+from beast_observatory.host.probe.parse import parse_probe_output
+from beast_observatory.host.probe.records import duration
 
 CID = "f" * 64
 # inventory.json: what a report, an export and a later plan read back.
