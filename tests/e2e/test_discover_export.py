@@ -606,7 +606,11 @@ def test_grafana_provisioning_carries_over(built: Built) -> None:
     assert grafana["admin_password"] == {"env": "GRAFANA_ADMIN_PASSWORD"}
     # grafana.ini's values as written there (Grafana reads the text)
     assert grafana["ini"]["auth.anonymous"] == {"enabled": "true", "org_role": "Viewer"}
-    assert grafana["environment"]["GF_SECURITY_SECRET_KEY"] == "${GF_SECURITY_SECRET_KEY}"
+    # grafana.ini's literal secret_key: read by Grafana from the host's .env from now on
+    assert grafana["ini"]["security"]["secret_key"] == "$__env{GF_SECURITY_SECRET_KEY}"
+    compose = yaml.safe_load((built.generated / "docker-compose.yml").read_text())
+    given = compose["services"]["grafana"]["environment"]["GF_SECURITY_SECRET_KEY"]
+    assert given.startswith("${GF_SECURITY_SECRET_KEY:?"), given
     rendered = yaml.safe_load(
         (built.generated / "grafana/provisioning/datasources/observatory.yml").read_text()
     )

@@ -284,6 +284,7 @@ def test_service_that_never_becomes_healthy(make_stack: StackFactory) -> None:
                     "test": ["CMD", "/bin/pushgateway", "--no-such-flag"],
                     "interval": "1s",
                     "retries": 1,
+                    "start_period": "0s",
                 },
             },
         },
