@@ -39,7 +39,10 @@ zizmor --offline --strict-collection .github/workflows
 
 step "pytest"
 status=0
-pytest --cov --cov-branch --cov-report=term --cov-report=xml </dev/null || status=$?
+# Two workers, a test file each at a time (module fixtures stay in one process): the
+# end-to-end tests spend most of their time waiting on containers. PYTEST_WORKERS=0: one process.
+pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile \
+    --cov --cov-branch --cov-report=term --cov-report=xml </dev/null || status=$?
 if [ "$status" -eq 5 ]; then
     echo "pytest collected no tests: that is a failure here" >&2
     exit 1

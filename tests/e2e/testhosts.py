@@ -1,5 +1,6 @@
 """Test hosts of our own: each a network namespace with its own Docker engine and its own
-sshd, on a bridge of the test's (10.231.0.0/24) in the machine's root namespace.
+sshd, on a bridge of the test's (10.231.N.0/24, N the pytest-xdist worker) in the machine's
+root namespace.
 
 ``TestHosts`` makes them and always takes them down again (engines stopped, namespaces and
 links deleted, the forwarding rules removed, the engines' data deleted), including when a test
@@ -26,10 +27,12 @@ from pathlib import Path
 
 from host.sshd import keygen, sshd_argv
 
-SUBNET = "10.231.0"
-BRIDGE = "obst-br0"
+# One set a pytest-xdist worker (gw0, gw1 ...): workers' hosts never meet.
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+SUBNET = f"10.231.{WORKER}"
+BRIDGE = f"obst-br{WORKER}"
 GATEWAY = f"{SUBNET}.1"
-_PREFIX = "obst-"  # namespaces, links and engine folders of these tests
+_PREFIX = f"obst{WORKER}-"  # namespaces, links and engine folders of this worker's hosts
 
 
 def run(
