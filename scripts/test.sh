@@ -4,7 +4,8 @@
 # (scripts/ci-setup.sh), then ruff, mypy, zizmor (the GitHub Actions workflows, offline) and
 # pytest with branch coverage.
 #
-# Environment: VENV (default .venv), BOOTSTRAP_PYTHON (python that creates it, default python3).
+# Environment: VENV (default .venv), BOOTSTRAP_PYTHON (python that creates it, default python3),
+# PYTEST_WORKERS (pytest-xdist workers, default 2; 0 runs the tests in one process).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
