@@ -204,6 +204,7 @@ def test_config_set_refuses_an_invalid_value(
         "dashboards",
         "observatory.yaml",
         "rules",
+        "tests",
     ]
 
 

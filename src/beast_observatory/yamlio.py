@@ -40,7 +40,21 @@ class Position:
 
 
 class YamlError(ObservatoryError):
-    """A YAML document could not be read."""
+    """A YAML document could not be read: ``source`` names it, ``position`` is where the
+    parser stopped (None when the whole file is at fault: too big, binary, not UTF-8)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        where: str | None = None,
+        source: str | None = None,
+        position: Position | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, where=where)
+        self.source = source if source is not None else where
+        self.position = position
 
 
 class _StrictLoader(_Loader):  # type: ignore[valid-type,misc]
@@ -140,12 +154,12 @@ def load_yaml(data: bytes | str, source: str = "<string>") -> Any:
     except yaml.MarkedYAMLError as exc:
         raise _marked_error(exc, text, source) from None
     except yaml.YAMLError as exc:
-        raise YamlError(f"YAML error: {exc}", where=source) from None
+        raise YamlError(f"YAML error: {exc}", where=source, source=source) from None
     if value is not None:
         try:
             _check_expansion(value)
         except YamlError as exc:
-            exc.where = source
+            exc.where = exc.source = source
             raise
     return value
 
@@ -167,7 +181,10 @@ def _marked_error(exc: yaml.MarkedYAMLError, text: str, source: str) -> YamlErro
             hint = "YAML does not allow tabs for indentation: indent with spaces"
     if "duplicate key" in problem:
         hint = "remove or rename one of the two keys"
-    return YamlError(f"YAML error: {problem}", where=where, hint=hint)
+    position = Position(mark.line + 1, mark.column + 1) if mark else None
+    return YamlError(
+        f"YAML error: {problem}", where=where, hint=hint, source=source, position=position
+    )
 
 
 @lru_cache(maxsize=4)

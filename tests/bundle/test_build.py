@@ -28,6 +28,7 @@ EXPECTED = {
     "prometheus/prometheus.yml",
     "prometheus/rules/observatory-alerts.yml",
     "prometheus/rules/observatory-recording.yml",
+    "prometheus/tests/observatory-rules.yml",
 }
 
 
@@ -121,18 +122,24 @@ def test_a_file_the_spec_no_longer_produces_is_removed(stack: Path, tmp_path: Pa
     out = tmp_path / "generated"
     assert build(stack, out) == 0
     recording = out / "local/prometheus/rules/observatory-recording.yml"
+    tests = out / "local/prometheus/tests/observatory-rules.yml"
     assert recording.is_file()
+    assert tests.is_file()
     text = stack.read_text()
-    entry = "      - name: observatory-recording\n        path: rules/observatory-recording.yml\n"
-    assert entry in text
-    stack.write_text(text.replace(entry, ""))
+    # The rule file, and the tests that name it (validation refuses tests of a missing file).
+    rule = "      - name: observatory-recording\n        path: rules/observatory-recording.yml\n"
+    test = "    rule_tests:\n      - name: observatory-rules\n"
+    test += "        path: tests/observatory-rules.yml\n"
+    assert rule in text
+    assert test in text
+    stack.write_text(text.replace(rule, "").replace(test, ""))
     assert build(stack, out) == 0
     assert not recording.exists()
+    assert not tests.exists()
     assert (out / "local/prometheus/rules/observatory-alerts.yml").is_file()
-    assert (
-        "prometheus/rules/observatory-recording.yml"
-        not in (out / "local/manifest.json").read_text()
-    )
+    manifest = (out / "local/manifest.json").read_text()
+    assert "prometheus/rules/observatory-recording.yml" not in manifest
+    assert "prometheus/tests/observatory-rules.yml" not in manifest
 
 
 def test_dot_env_survives_a_rebuild(stack: Path, tmp_path: Path) -> None:

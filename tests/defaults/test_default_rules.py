@@ -19,7 +19,7 @@ import yaml
 
 STACK = Path(str(resources.files("beast_observatory") / "defaults" / "stack"))
 RULE_FILES = ["observatory-alerts.yml", "observatory-recording.yml"]
-RULES_TEST = Path(__file__).with_name("rules_test.yml")
+RULES_TEST = STACK / "tests" / "observatory-rules.yml"
 
 # Values that stand in for Grafana's variables when a dashboard query goes through promtool.
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", '"$job"': '"backup"', '"$instance"': '"herbert"'}
@@ -60,6 +60,13 @@ def test_the_unit_tests_cover_every_rule_file() -> None:
     listed = yaml.safe_load(RULES_TEST.read_text())["rule_files"]
     assert sorted(Path(path).name for path in listed) == sorted(RULE_FILES)
     assert all((RULES_TEST.parent / path).resolve().is_file() for path in listed)
+
+
+def test_the_starter_spec_runs_the_unit_tests() -> None:
+    # `observatory init` then `validate` runs them; `apply` runs them on the host.
+    spec = yaml.safe_load((STACK / "observatory.yaml").read_text())
+    tests = spec["services"]["prometheus"]["rule_tests"]
+    assert [STACK / t["path"] for t in tests] == [RULES_TEST]
 
 
 def test_the_alerts_that_matter_are_there() -> None:

@@ -10,9 +10,9 @@ API, the push probe, pruning. ``faults`` script the exceptions: a step that fail
 that shows a service unhealthy, the connection dropping at a step.
 
 Each command is recorded as a ``Call`` with a short step name (``Call.step``) such as
-``stage 0002``, ``promtool``, ``switch to 0001`` or ``write state.json``: a test asserts the
-sequence a user would recognise. The probe's output is written in the probe's own format (the
-part of it that plan and apply read).
+``stage 0002``, ``promtool``, ``promtool test observatory-rules`` (a rule test), ``switch to
+0001`` or ``write state.json``: a test asserts the sequence a user would recognise. The probe's
+output is written in the probe's own format (the part of it that plan and apply read).
 """
 
 from __future__ import annotations
@@ -531,7 +531,10 @@ def step_of(argv: tuple[str, ...]) -> str:  # noqa: C901, PLR0911, PLR0912
     if argv[:2] == ("rm", "-rf"):
         return f"discard {posixpath.basename(argv[-1])[:4]}"
     if argv[:2] == ("docker", "run"):
-        return posixpath.basename(argv[argv.index("--entrypoint") + 1])
+        tool = posixpath.basename(argv[argv.index("--entrypoint") + 1])
+        if argv[-3:-1] == ("test", "rules"):  # a rule test: ``promtool test <name>``
+            return f"{tool} test {posixpath.basename(argv[-1]).removesuffix('.yml')}"
+        return tool
     if "compose" in " ".join(argv[:2]):
         words = list(argv[argv.index("-f") + 2 :])
         if words[:3] == ["kill", "-s", "SIGHUP"]:

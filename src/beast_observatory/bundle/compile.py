@@ -8,7 +8,6 @@ shown and stops nothing (``--strict`` makes warnings errors).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from beast_observatory.bundle.bundle import Bundle
 from beast_observatory.bundle.render import render_stack
@@ -27,6 +26,7 @@ from beast_observatory.spec.checks import (
     check_service_names,
     dotted,
 )
+from beast_observatory.spec.diagnostics import Diagnostic
 from beast_observatory.spec.load import Project, blame
 from beast_observatory.spec.resolve import Stack
 from beast_observatory.yamlio import locate
@@ -56,36 +56,12 @@ def check_all(
     ]
 
 
-@dataclass(frozen=True)
-class Diagnostic:
-    """One problem as a person or a CI reads it."""
-
-    file: str
-    line: int | None
-    column: int | None
-    path: str
-    message: str
-    hint: str | None
-    severity: Severity
-    environments: tuple[str, ...]  # empty: every environment
-
-    def text(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        scope = f" (environment {', '.join(self.environments)})" if self.environments else ""
-        head = f"{where}: {self.path}: {self.message}{scope}"
-        return head + (f" (hint: {self.hint})" if self.hint else "")
-
-
 def diagnostics(project: Project, found: Sequence[tuple[str, Problem]]) -> list[Diagnostic]:
     """One diagnostic per problem and place; one for all environments that share it."""
     envs: dict[tuple[SpecPath, str, str | None, Severity], list[str]] = {}
     for env_name, problem in found:
-        key = (
-            blame(project.spec, env_name, problem.path),
-            problem.message,
-            problem.hint,
-            problem.severity,
-        )
+        path = blame(project.spec, env_name, problem.path)
+        key = (path, problem.message, problem.hint, problem.severity)
         envs.setdefault(key, []).append(env_name)
     out = []
     for (path, message, hint, severity), names in envs.items():

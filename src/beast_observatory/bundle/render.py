@@ -18,6 +18,7 @@ from beast_observatory.kinds.grafana import render as grafana
 from beast_observatory.kinds.model import KIND_NAMES
 from beast_observatory.kinds.node_exporter import render as node_exporter
 from beast_observatory.kinds.prometheus import render as prometheus
+from beast_observatory.kinds.prometheus.rule_tests import render_rule_tests
 from beast_observatory.kinds.pushgateway import render as pushgateway
 from beast_observatory.kinds.service import (
     KindParts,
@@ -33,10 +34,16 @@ Assets = Mapping[str, bytes]
 Matches = Mapping[str, tuple[str, ...]]
 
 
+def prometheus_tests(stack: Stack, assets: Assets) -> dict[str, bytes]:
+    """The rule tests, beside the rules in Prometheus' folder."""
+    folder = prometheus.FOLDER
+    return {f"{folder}/{rel}": data for rel, data in render_rule_tests(stack, assets).items()}
+
+
 def kind_files(stack: Stack, key: str, assets: Assets, matches: Matches) -> dict[str, bytes]:
     """The configuration files a known kind renders (its folder of the bundle)."""
     if key == "prometheus":
-        return prometheus.render_files(stack, assets)
+        return {**prometheus.render_files(stack, assets), **prometheus_tests(stack, assets)}
     if key == "grafana":
         return grafana.render_files(stack, assets, matches)
     if key == "alertmanager":
@@ -68,8 +75,10 @@ def mountpoints(
     folder, directory = parts.config_mount
     out = {}
     for entry in volumes:
-        target = str(entry.get("target") or "") if isinstance(entry, dict) else (
-            str(entry).split(":")[1] if str(entry).count(":") >= 1 else ""
+        target = (
+            str(entry.get("target") or "")
+            if isinstance(entry, dict)
+            else (str(entry).split(":")[1] if str(entry).count(":") >= 1 else "")
         )
         if target.startswith(directory.rstrip("/") + "/"):
             path = f"{folder}/{target[len(directory.rstrip('/')) + 1 :]}"
@@ -205,6 +214,7 @@ def asset_refs(stack: Stack) -> set[str]:
     refs: set[str] = set()
     if s.prometheus.enabled:
         refs.update(r.path for r in s.prometheus.rule_files if r.path)
+        refs.update(t.path for t in s.prometheus.rule_tests if t.path)
         refs.update(s.prometheus.files.values())
     if s.grafana.enabled:
         refs.update(f for p in s.grafana.dashboards for f in p.files)

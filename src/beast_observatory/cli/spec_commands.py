@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,20 +27,46 @@ def init(
     typer.echo(f"next: observatory build -f {directory / 'observatory.yaml'}")
 
 
+class ValidateOutput(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
 @app.command()
 def validate(
     spec: SpecOpt = DEFAULT_SPEC,
     strict: Annotated[bool, typer.Option(help="Fail on warnings too.")] = False,
+    output: Annotated[
+        ValidateOutput,
+        typer.Option(
+            "--output",
+            "-o",
+            help="text (for people), json (every problem with its place) or github "
+            "(workflow annotations on the lines that have the problems).",
+        ),
+    ] = ValidateOutput.text,
 ) -> None:
-    """Validate the spec: schema, every environment, referenced files, cross-file checks."""
-    from beast_observatory.bundle.compile import validate_project  # noqa: PLC0415
-    from beast_observatory.spec.load import load_project  # noqa: PLC0415
+    """Validate the spec: schema, every environment, referenced files, cross-file checks,
+    and the rule tests (with promtool, when installed)."""
+    from beast_observatory.bundle import validate as report_of  # noqa: PLC0415
 
-    project = load_project(spec)
-    for warning in validate_project(project, strict=strict):
-        typer.echo(f"warning: {warning.text()}", err=True)
-    envs = ", ".join(sorted(project.stacks))
-    typer.echo(f"{project.path}: valid ({len(project.stacks)} environment(s): {envs})")
+    report = report_of.validate_spec(spec, strict=strict)
+    if output is ValidateOutput.json:
+        typer.echo(report_of.format_json(report))
+    elif output is ValidateOutput.github:
+        root = Path(os.environ.get("GITHUB_WORKSPACE") or Path.cwd())
+        for line in report_of.format_github(report, root):
+            typer.echo(line)
+        typer.echo(report_of.summary(report), err=True)
+    elif report.error is not None:
+        raise report.error
+    else:
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning.text()}", err=True)
+        typer.echo(report_of.summary(report))
+    if not report.valid:
+        raise typer.Exit(1)
 
 
 @app.command()

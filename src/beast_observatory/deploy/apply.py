@@ -2,10 +2,11 @@
 
 apply: lock the host -> probe -> plan -> confirm -> stage the release (only changed files
 cross the network) -> validate it on the host with the real tools (promtool/amtool from the
-images, docker compose config) -> switch the live files (atomic per file, completes on the
-host even if the connection dies) -> ``compose up -d`` (recreates exactly the services whose
-definition changed) -> SIGHUP Prometheus/Alertmanager for config changes -> verify -> on
-failure, switch back to the release that was live and verify again.
+images, the rule tests with the image's promtool, docker compose config) -> switch the live
+files (atomic per file, completes on the host even if the connection dies) -> ``compose up
+-d`` (recreates exactly the services whose definition changed) -> SIGHUP Prometheus and
+Alertmanager for config changes -> verify -> on failure, switch back to the release that was
+live and verify again.
 
 Everything runs in the host lock's session (host/transport/served.py), in few round trips:
 the probe; the staging (the changed files travel with it); one batch from validation through
@@ -44,11 +45,13 @@ from beast_observatory.host.files import check_done, read_answer, read_command
 from beast_observatory.host.lock import HostLock
 from beast_observatory.host.probe.inventory import Inventory
 from beast_observatory.host.transport.base import Command, CommandResult, Transport
+from beast_observatory.kinds.prometheus.rule_tests import failure_message
 from beast_observatory.plan.compute import make_plan
 from beast_observatory.plan.model import Plan, format_plan
 from beast_observatory.yamlio import load_yaml
 
 Echo = Callable[[str], object]
+TESTS = "prometheus/tests/"  # the rule tests of a release (kinds/prometheus/rule_tests.py)
 
 
 def observe(transport: Transport, directory: str, project: str | None = None) -> Inventory:
@@ -88,12 +91,32 @@ CHECKERS = {
 }
 
 
-def checker_command(release: Release, name: str, image: str) -> Command:
+def checker_command(
+    release: Release, name: str, image: str, args: Sequence[str] | None = None
+) -> Command:
     """The checker of service name, from the image that will run it, on the release's files."""
-    tool, folder, args = CHECKERS[name]
+    tool, folder, default = CHECKERS[name]
     mount = f"{posixpath.join(release.path, folder)}:/etc/{folder}:ro"
     argv = ["docker", "run", "--rm", "--network", "none", "--log-driver", "none"]
-    return Command.of([*argv, "--entrypoint", tool, "-v", mount, image, *args])
+    return Command.of([*argv, "--entrypoint", tool, "-v", mount, image, *(args or default)])
+
+
+def rule_test_steps(release: Release, image: str, bundle: Bundle) -> list[tuple[str, Command]]:
+    """``promtool test rules`` of the image, one test file a step: a failing test is named
+    and stops the batch before the switch."""
+    # The release's prometheus/ is the image's /etc/prometheus (checker_command).
+    tests = sorted(rel for rel in bundle.files if rel.startswith(TESTS))
+    return [
+        (
+            f"test:{posixpath.basename(rel).removesuffix('.yml')}",
+            checker_command(release, "prometheus", image, ["test", "rules", f"/etc/{rel}"]),
+        )
+        for rel in tests
+    ]
+
+
+def service_image(bundle: Bundle, name: str) -> str:
+    return str(load_yaml(bundle.files["docker-compose.yml"], "c")["services"][name]["image"])
 
 
 def validation_commands(
@@ -108,6 +131,8 @@ def validation_commands(
         for name in CHECKERS
         if name in services
     ]
+    if "prometheus" in services:
+        steps += rule_test_steps(release, services["prometheus"]["image"], bundle)
     config = [
         *project.flavour.argv,
         *("-p", project.name, "--project-directory", project.directory),
@@ -117,10 +142,19 @@ def validation_commands(
 
 
 def validation_problem(step: str, result: CommandResult, bundle: Bundle) -> RuntimeFailure:
+    if step.startswith("test:"):
+        image = service_image(bundle, "prometheus")
+        output = (result.stdout + result.stderr).decode("utf-8", "replace")
+        return RuntimeFailure(
+            f"promtool (from {image}) refuses the release: "
+            + failure_message(step.removeprefix("test:"), output),
+            hint="fix the rule, or what the test expects (`observatory validate` runs the "
+            "tests here too); the host was not changed",
+        )
     if step.startswith("check:"):
         name = step.removeprefix("check:")
         tool = CHECKERS[name][0].rsplit("/", 1)[-1]
-        image = load_yaml(bundle.files["docker-compose.yml"], "c")["services"][name]["image"]
+        image = service_image(bundle, name)
         output = (result.stdout + result.stderr).decode("utf-8", "replace").strip()
         return RuntimeFailure(
             f"{tool} (from {image}) rejects the new configuration:\n    "
@@ -288,7 +322,11 @@ class Rollout:
             if result is not None and not result.ok:
                 self.host.run_batch([discard_command(release)])  # a rejected release is never live
                 raise validation_problem(name, result, self.bundle)
-        self.echo("validated on the host: promtool/amtool from the images, docker compose config")
+        tests = [name.removeprefix("test:") for name, _ in steps if name.startswith("test:")]
+        passed = f", rule tests ({', '.join(tests)})" if tests else ""
+        self.echo(
+            f"validated on the host: promtool/amtool from the images{passed}, docker compose config"
+        )
 
     def _switched(self, release: Release, result: CommandResult | None) -> None:
         """The switch went through; if it stopped midway, put the previous release back whole."""

@@ -176,10 +176,12 @@ def _reloads(kind: str | None, files: list[FileChange]) -> list[str]:
     folder = RELOADABLE.get(kind or "")
     if folder is None:
         return []
+    # web.yml is read on every request; the rule tests are promtool's, never Prometheus'.
+    ignored = (f"{folder}web.yml", f"{folder}tests/")
     return [
         f"{f.path} {f.action}d"
         for f in files
-        if f.path.startswith(folder) and f.path != f"{folder}web.yml"
+        if f.path.startswith(folder) and not f.path.startswith(ignored)
     ]
 
 

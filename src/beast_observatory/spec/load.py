@@ -11,9 +11,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from beast_observatory.errors import SpecError
+from beast_observatory.spec.checks import dotted
+from beast_observatory.spec.diagnostics import (
+    Diagnostic,
+    error_at,
+    schema_diagnostics,
+    schema_problems,
+    yaml_diagnostic,
+)
 from beast_observatory.spec.models import Spec
 from beast_observatory.spec.resolve import Stack, resolve
-from beast_observatory.yamlio import YamlError, find_scalar, load_yaml, locate
+from beast_observatory.yamlio import Position, YamlError, find_scalar, load_yaml
 
 DEFAULT_SPEC = "observatory.yaml"
 
@@ -32,46 +40,25 @@ class Project:
     def stack(self, env_name: str) -> Stack:
         if env_name not in self.stacks:
             known = ", ".join(sorted(self.stacks))
-            raise SpecError(
-                [f"{self.path}: no environment named {env_name!r}"],
-                hint=f"use one of: {known}",
+            raise unlocated_error(
+                str(self.path), f"no environment named {env_name!r}", hint=f"use one of: {known}"
             )
         return self.stacks[env_name]
 
 
-def _format_loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+def schema_error(exc: ValidationError, text: str, source: str) -> SpecError:
+    found = schema_diagnostics(exc, text, source)
+    return SpecError(schema_problems(found), diagnostics=found)
 
 
-def validation_problems(
-    exc: ValidationError, text: str, source: str, prefix: tuple[str | int, ...] = ()
-) -> list[str]:
-    """Turn pydantic errors into 'file:line:col: path: what (fix)' lines."""
-    problems = []
-    for err in exc.errors():
-        loc = prefix + tuple(p for p in err["loc"] if p not in _UNION_TAGS)
-        pos = locate(text, [str(p) if isinstance(p, str) else p for p in loc])
-        where = f"{source}:{pos}" if pos else source
-        problems.append(f"{where}: {_format_loc(loc) or '<root>'}: {_explain(err)}")
-    return problems
+def yaml_error(exc: YamlError) -> SpecError:
+    return SpecError([exc.render().removeprefix("error: ")], diagnostics=[yaml_diagnostic(exc)])
 
 
-_UNION_TAGS = {"function-after[_exactly_one(), SecretRef]"}
-
-
-def _explain(err: Any) -> str:
-    kind = err["type"]
-    msg = str(err["msg"])
-    if kind == "extra_forbidden":
-        return "unknown key (check its spelling against `observatory schema`)"
-    if kind == "missing":
-        return "required key is missing"
-    if kind.startswith("value_error"):
-        return msg.removeprefix("Value error, ")
-    return f"{msg} (got {err.get('input')!r})" if "input" in err else msg
+def unlocated_error(source: str | None, message: str, hint: str | None = None) -> SpecError:
+    """A problem of the spec file as a whole (or of finding it)."""
+    text = f"{source}: {message}" if source else message
+    return SpecError([text], hint=hint, diagnostics=[error_at(source, None, "", message, hint)])
 
 
 def parse_spec(text: str | bytes, source: str) -> Spec:
@@ -79,36 +66,40 @@ def parse_spec(text: str | bytes, source: str) -> Spec:
     try:
         data = load_yaml(text, source)
     except YamlError as exc:
-        raise SpecError([exc.render().removeprefix("error: ")]) from None
+        raise yaml_error(exc) from None
     if data is None:
-        raise SpecError(
-            [f"{source}: the spec is empty"], hint="run `observatory init` to write a starter spec"
+        raise unlocated_error(
+            source, "the spec is empty", hint="run `observatory init` to write a starter spec"
         )
     if not isinstance(data, dict):
-        raise SpecError([f"{source}:1:1: the spec must be a mapping, got {type(data).__name__}"])
+        message = f"the spec must be a mapping, got {type(data).__name__}"
+        raise SpecError(
+            [f"{source}:1:1: {message}"],
+            diagnostics=[error_at(source, Position(1, 1), "", message)],
+        )
     decoded = text if isinstance(text, str) else text.decode("utf-8-sig")
     try:
         return Spec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(validation_problems(exc, decoded, source)) from None
+        raise schema_error(exc, decoded, source) from None
 
 
 def resolve_all(spec: Spec, text: str, source: str) -> dict[str, Stack]:
     stacks: dict[str, Stack] = {}
-    problems: list[str] = []
+    found: list[Diagnostic] = []
     for env_name in sorted(spec.environments):
         try:
             stacks[env_name] = resolve(spec, env_name)
         except ValidationError as exc:
-            problems += _override_problems(exc, spec, env_name, text, source)
-    if problems:
-        raise SpecError(problems)
+            found += _override_problems(exc, spec, env_name, text, source)
+    if found:
+        raise SpecError(schema_problems(found), diagnostics=found)
     return stacks
 
 
 def _override_problems(
     exc: ValidationError, spec: Spec, env_name: str, text: str, source: str
-) -> list[str]:
+) -> list[Diagnostic]:
     """Blame the override when the bad key came from it, else the base services section."""
     overrides = spec.environments[env_name].services
     out = []
@@ -126,7 +117,7 @@ def _override_problems(
             ("environments", env_name, "services") if from_override else ("services",)
         )
         single = ValidationError.from_exception_data(exc.title, [err])  # type: ignore[list-item]
-        out += validation_problems(single, text, source, prefix)
+        out += schema_diagnostics(single, text, source, prefix)
     return out
 
 
@@ -137,8 +128,28 @@ def asset_paths(stacks: Mapping[str, Stack]) -> set[str]:
     return {ref for stack in stacks.values() for ref in asset_refs(stack)}
 
 
+@dataclass(frozen=True)
+class Reference:
+    """Where the spec names a file: the spec, the entry's position and path (when found)."""
+
+    source: str
+    position: Position | None = None
+    path: tuple[str | int, ...] = ()
+
+    def __str__(self) -> str:
+        if self.position is None:  # a default of the models, not written in the spec
+            return self.source
+        return f"{self.source}:{self.position}: {dotted(self.path)}"
+
+    def diagnostic(self, message: str, hint: str) -> Diagnostic:
+        return error_at(self.source, self.position, self.path, message, hint)
+
+
+ASSET_HINT = "fix the path or create the file next to the spec"
+
+
 def read_assets(
-    base: Path, refs: set[str], where: Callable[[str], str] = str
+    base: Path, refs: set[str], where: Callable[[str], Reference] = Reference
 ) -> tuple[dict[str, bytes], dict[str, tuple[str, ...]]]:
     """Read referenced files; a glob matching nothing or a missing file is a SpecError.
 
@@ -146,12 +157,16 @@ def read_assets(
     Returns the content by relative path and, for each reference, the paths it matched."""
     assets: dict[str, bytes] = {}
     matches: dict[str, tuple[str, ...]] = {}
-    problems = []
+    problems: list[str] = []
+    located: list[Diagnostic] = []
+
+    def problem(ref: str, message: str) -> None:
+        problems.append(f"{where(ref)}: {message}")
+        located.append(where(ref).diagnostic(message, ASSET_HINT))
+
     for ref in sorted(refs):
         if Path(ref).is_absolute() or ".." in Path(ref).parts:
-            problems.append(
-                f"{where(ref)}: paths must be relative to the spec and stay inside its folder"
-            )
+            problem(ref, "paths must be relative to the spec and stay inside its folder")
             continue
         # glob.glob, not Path.glob: root_dir keeps the matches relative to the spec.
         found = sorted(glob.glob(ref, root_dir=base, recursive=True))  # noqa: PTH207
@@ -159,22 +174,22 @@ def read_assets(
             found = sorted(glob.glob(f"{ref}/**", root_dir=base, recursive=True))  # noqa: PTH207
         files = [m for m in found if (base / m).is_file()]
         if not files and not glob.has_magic(ref):  # an empty glob is the checks' warning
-            problems.append(f"{where(ref)}: {base / ref}: no such file")
+            problem(ref, f"{base / ref}: no such file")
         matches[ref] = tuple(Path(rel).as_posix() for rel in files)
         for rel in matches[ref]:
             assets[rel] = (base / rel).read_bytes()
     if problems:
-        raise SpecError(problems, hint="fix the path or create the file next to the spec")
+        raise SpecError(problems, hint=ASSET_HINT, diagnostics=located)
     return assets, matches
 
 
-def reference_location(text: str, source: str, ref: str) -> str:
-    """'file:line:col: services.grafana.dashboards[0].files[0]' of the spec entry holding ref."""
+def reference_location(text: str, source: str, ref: str) -> Reference:
+    """The spec entry holding ref: 'file:line:col: services.grafana.dashboards[0].files[0]'."""
     found = find_scalar(text, ref)
     if found is None:  # a default of the models, not written in the spec
-        return source
+        return Reference(source)
     path, pos = found
-    return f"{source}:{pos}: {_format_loc(path)}"
+    return Reference(source, pos, path)
 
 
 def blame(spec: Spec, env_name: str, path: tuple[str | int, ...]) -> tuple[str | int, ...]:
@@ -198,8 +213,9 @@ def find_spec(path: Path | None, cwd: Path | None = None) -> Path:
     if len(candidates) == 1:
         return candidates[0]
     found = ", ".join(str(c) for c in candidates) or "none"
-    raise SpecError(
-        [f"no {DEFAULT_SPEC} here and {len(candidates)} under stacks/ ({found})"],
+    raise unlocated_error(
+        None,
+        f"no {DEFAULT_SPEC} here and {len(candidates)} under stacks/ ({found})",
         hint="pass -f PATH, or run `observatory init` to write a starter spec",
     )
 
@@ -208,8 +224,9 @@ def load_project(path: Path | None) -> Project:
     """Load a spec file, resolve every environment and read what it references."""
     path = find_spec(path)
     if not path.is_file():
-        raise SpecError(
-            [f"{path}: no such spec file"],
+        raise unlocated_error(
+            str(path),
+            "no such spec file",
             hint="pass -f PATH, or run `observatory init` to write a starter spec",
         )
     data = path.read_bytes()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +102,36 @@ def test_rule_files_and_other_files_come_back_with_their_content() -> None:
     assert back.files == {"targets/nodes.json": "prometheus/targets/nodes.json"}
     assert result.files["prometheus/targets/nodes.json"] == b"[]\n"
     assert back.scrape_config_files == ["/etc/prometheus/targets/*.yml"]
+    assert differences(render(data, assets)) == {}
+
+
+def test_rule_tests_come_back_as_test_files_naming_the_rule_files_read_back() -> None:
+    rules = b"groups:\n  - name: a\n    rules: [{alert: Down, expr: up == 0}]\n"
+    group = {
+        "interval": "1m",
+        "input_series": [{"series": 'up{job="node"}', "values": "0x5"}],
+        "alert_rule_test": [
+            {
+                "eval_time": "1m",
+                "alertname": "Down",
+                "exp_alerts": [{"exp_labels": {"job": "node"}}],
+            }
+        ],
+    }
+    data = prometheus(
+        scrape_self=False,
+        rule_files=[{"name": "alerts", "path": "rules/alerts.yml"}],
+        rule_tests=[{"name": "down", "evaluation_interval": "30s", "tests": [group]}],
+    )
+    assets = {"rules/alerts.yml": rules}
+    result = read_back(render(data, assets))
+    back = exported_services(result).prometheus
+    assert [(t.name, t.path) for t in back.rule_tests] == [("down", "tests/down.yml")]
+    assert back.files == {}  # the test file is a rule test, not a file of the config folder
+    written = yaml.safe_load(result.files["tests/down.yml"])
+    assert written["rule_files"] == ["../rules/alerts.yml"]  # the rule file read back
+    assert written["evaluation_interval"] == "30s"
+    assert written["tests"][0]["alert_rule_test"][0]["alertname"] == "Down"
     assert differences(render(data, assets)) == {}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from beast_observatory.kinds.prometheus.model import GLOBAL_KEYS, known_scrape_key
 from beast_observatory.kinds.prometheus.render import FOLDER
+from beast_observatory.kinds.prometheus.rule_tests import check_rule_tests, rule_test_path
 from beast_observatory.spec.checks import (
     Problem,
     SpecPath,
@@ -134,7 +135,7 @@ def check_secrets(stack: Stack) -> list[Problem]:
 def check_files_and_flags(stack: Stack) -> list[Problem]:
     p = stack.services.prometheus
     problems = []
-    rendered = {"prometheus.yml", "web.yml"}
+    rendered = {"prometheus.yml", "web.yml", *(rule_test_path(t.name) for t in p.rule_tests)}
     for relative in sorted(p.files):
         if relative in rendered or relative.startswith(("rules/", "/")):
             problems.append(
@@ -177,6 +178,7 @@ def check_pushgateway(stack: Stack) -> list[Problem]:
 def check_prometheus(stack: Stack, assets: Mapping[str, bytes]) -> list[Problem]:
     return [
         *check_rules(stack, assets),
+        *check_rule_tests(stack, assets),
         *check_jobs(stack),
         *check_secrets(stack),
         *check_files_and_flags(stack),

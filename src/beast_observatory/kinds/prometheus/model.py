@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, StringConstraints, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, StringConstraints, model_validator
 
 from beast_observatory.kinds.model import ServiceBase
 from beast_observatory.spec.types import (
@@ -131,6 +131,130 @@ class RuleFile(Model):
         return self
 
 
+def _as_text(value: Any) -> Any:
+    """promtool reads these as strings: a number or a boolean written bare is its text."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if isinstance(value, int | float) else value
+
+
+Text = Annotated[str, BeforeValidator(_as_text)]
+# promtool's durations also take a bare 0 (eval_time: 0).
+TestDuration = Annotated[
+    str,
+    BeforeValidator(_as_text),
+    StringConstraints(pattern=r"^(0|(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?)$"),
+]
+
+
+class InputSeries(Model):
+    """One series of a test group's input, in promtool's expanding notation."""
+
+    series: Text
+    """'metric{label="value"}'."""
+    values: Text
+    """Samples one interval apart: '1 1 0x15', '0+60x70', '_' (none), 'stale'."""
+
+
+class ExpectedAlert(Model):
+    """An alert expected to fire: its labels (the rule's and the series', without alertname)
+    and its annotations, templates expanded."""
+
+    exp_labels: dict[str, Text] = Field(default_factory=dict)
+    exp_annotations: dict[str, Text] = Field(default_factory=dict)
+
+
+class AlertRuleTest(Model):
+    """The alerts of one name firing at one time (none: exp_alerts empty)."""
+
+    eval_time: TestDuration
+    alertname: Text
+    exp_alerts: list[ExpectedAlert] = Field(default_factory=list)
+
+
+class ExpectedSample(Model):
+    """A sample an expression is expected to give."""
+
+    labels: Text
+    """'metric{label="value"}' (the series' labels; '{}' for a scalar)."""
+    value: float | None = None
+    histogram: Text | None = None
+    """A native histogram in promtool's notation, instead of value."""
+
+
+class PromqlExprTest(Model):
+    """An expression evaluated at one time and the samples it must give."""
+
+    expr: Text
+    eval_time: TestDuration
+    exp_samples: list[ExpectedSample] = Field(default_factory=list)
+
+
+class RuleTestGroup(Model):
+    """A promtool test group: input series, then alert and expression tests on them.
+
+    Reference: https://prometheus.io/docs/prometheus/latest/configuration/unit_testing_rules/
+    """
+
+    name: Text | None = None
+    """Named in promtool's report of a failure."""
+    interval: TestDuration | None = None
+    """Time between the input samples (promtool's default: evaluation_interval)."""
+    input_series: list[InputSeries] = Field(default_factory=list)
+    alert_rule_test: list[AlertRuleTest] = Field(default_factory=list)
+    promql_expr_test: list[PromqlExprTest] = Field(default_factory=list)
+    external_labels: dict[str, Text] = Field(default_factory=dict)
+    """$externalLabels in the alerts' templates."""
+    external_url: Text | None = None
+    """$externalURL in the alerts' templates."""
+    start_timestamp: Text | None = None
+    """Time of the first sample (Unix seconds or RFC 3339; promtool's default: 0)."""
+
+
+class RuleTestFile(Model):
+    """A promtool test file, as promtool documents it (``promtool test rules FILE``)."""
+
+    rule_files: list[str] = Field(default_factory=list)
+    """Rule files under test, relative to the test file (globs allowed)."""
+    evaluation_interval: TestDuration | None = None
+    fuzzy_compare: bool | None = None
+    group_eval_order: list[str] = Field(default_factory=list)
+    tests: list[RuleTestGroup] = Field(default_factory=list)
+
+
+class RuleTest(Model):
+    """Unit tests of the rules, run by promtool (``promtool test rules``): at validate with
+    the promtool installed here, at apply on the host with the Prometheus image's own.
+
+    Either ``path``, a promtool test file beside the spec whose rule_files name the spec's
+    rule files by their paths, or the test file's content inline (``tests`` and the rest)."""
+
+    name: Name = Field(description="Rendered as prometheus/tests/<name>.yml.")
+    path: str | None = None
+    """A promtool test file relative to the spec."""
+    rule_files: list[Name] | None = None
+    """Names of the spec's rule files under test (default: those the test file names, or
+    every rule file of the spec for inline tests)."""
+    evaluation_interval: TestDuration | None = None
+    """How often the rules are evaluated in the test (promtool's default: 1m)."""
+    fuzzy_compare: bool | None = None
+    """Ignore the last bit of floating point values when comparing."""
+    group_eval_order: list[str] = Field(default_factory=list)
+    """Rule groups to evaluate first, in this order."""
+    tests: list[RuleTestGroup] | None = None
+    """promtool's test groups, inline."""
+
+    @model_validator(mode="after")
+    def _one(self) -> RuleTest:
+        if (self.path is None) == (self.tests is None):
+            raise ValueError("give exactly one of 'path' (a promtool test file) or 'tests'")
+        inline = ("evaluation_interval", "fuzzy_compare", "group_eval_order")
+        given = [k for k in inline if k in self.model_fields_set and getattr(self, k)]
+        if self.path is not None and given:
+            raise ValueError(f"{', '.join(given)}: write it in the test file {self.path}")
+        return self
+
+
 class Retention(Model):
     time: Duration | None = "15d"
     """--storage.tsdb.retention.time (a restart, data kept)."""
@@ -179,6 +303,9 @@ class Prometheus(ServiceBase):
     """Scrape jobs besides the automatic ones for the stack's own services."""
     rule_files: list[RuleFile] = Field(default_factory=list)
     """Alerting and recording rules, rendered to prometheus/rules/<name>.yml."""
+    rule_tests: list[RuleTest] = Field(default_factory=list)
+    """Unit tests of the rule files, rendered to prometheus/tests/<name>.yml; validate and
+    apply run them with promtool and fail when one fails."""
     alerting: Alerting | None = None
     """The alerting section (default: the stack's Alertmanager, when it is enabled)."""
     remote_write: list[Config] = Field(default_factory=list)
@@ -210,11 +337,19 @@ __all__ = [
     "CONFIG_DIR",
     "DATA_DIR",
     "GLOBAL_KEYS",
+    "AlertRuleTest",
     "Alerting",
+    "ExpectedAlert",
+    "ExpectedSample",
     "GlobalConfig",
+    "InputSeries",
     "Prometheus",
+    "PromqlExprTest",
     "Retention",
     "RuleFile",
+    "RuleTest",
+    "RuleTestFile",
+    "RuleTestGroup",
     "ScrapeJob",
     "StaticConfig",
     "known_scrape_key",

@@ -11,6 +11,8 @@ import posixpath
 import re
 from typing import Any
 
+from pydantic import ValidationError
+
 from beast_observatory.discover.context import (
     ExportContext,
     Flags,
@@ -23,10 +25,15 @@ from beast_observatory.discover.context import (
 )
 from beast_observatory.host.probe.inventory import Container
 from beast_observatory.kinds.prometheus.model import CONFIG_DIR, DATA_DIR
+from beast_observatory.kinds.prometheus.rule_tests import (
+    TESTS,
+    parse_test_file,
+    test_file_document,
+)
 from beast_observatory.kinds.read import KindFacts
 from beast_observatory.kinds.secretfiles import carry, runtime_secrets
 from beast_observatory.kinds.webauth import read_web_auth as web_auth
-from beast_observatory.yamlio import YamlError, load_yaml
+from beast_observatory.yamlio import YamlError, dump_yaml, load_yaml
 
 DURATION = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
 BYTE_SIZE = re.compile(r"^\d+(B|KB|MB|GB|TB|PB|EB)$")
@@ -123,10 +130,16 @@ def global_section(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def rule_files(
-    ctx: ExportContext, c: Container, config: dict[str, Any], config_file: str
+    ctx: ExportContext,
+    c: Container,
+    config: dict[str, Any],
+    config_file: str,
+    written_as: dict[str, str] | None = None,
 ) -> list[dict[str, str]]:
-    """Every rule file prometheus.yml loads, written beside the spec as rules/<name>.yml."""
+    """Every rule file prometheus.yml loads, written beside the spec as rules/<name>.yml
+    (``written_as``: the path beside the spec of each, by its path in the container)."""
     files = ctx.files_of(c)
+    written_as = {} if written_as is None else written_as
     out: list[dict[str, str]] = []
     for pattern in config.get("rule_files") or []:
         full = posixpath.normpath(posixpath.join(posixpath.dirname(config_file), str(pattern)))
@@ -140,6 +153,7 @@ def rule_files(
                 continue
             stem = sanitize_name(posixpath.splitext(posixpath.basename(path))[0])
             written = ctx.add_file(f"rules/{posixpath.basename(path)}", record.content)
+            written_as[path] = written
             out.append({"name": stem, "path": written})
     names: dict[str, int] = {}
     for rule in out:  # two files of one stem (a.rules, a.yml) keep both
@@ -147,6 +161,35 @@ def rule_files(
         if n > 1:
             rule["name"] = f"{rule['name']}-{n}"
     return out
+
+
+def rule_tests(
+    ctx: ExportContext, c: Container, config_dir: str, written_as: dict[str, str]
+) -> tuple[list[dict[str, str]], set[str]]:
+    """The promtool test files in the config folder's tests/ whose rule_files are rule files
+    Prometheus loads (those the tool renders), written beside the spec as tests/<name>.yml
+    naming the rule files written there; and their paths in the container. Anything else
+    there stays a file of the config folder."""
+    folder = f"{config_dir}/{TESTS}/"
+    out, used = [], set()
+    for path, record in sorted(ctx.files_of(c).items()):
+        rel = path.removeprefix(folder)
+        if rel == path or "/" in rel or not rel.endswith(".yml") or record.content is None:
+            continue
+        try:
+            content = parse_test_file(record.content.encode(), path)
+        except (YamlError, ValidationError):
+            continue
+        live = [posixpath.normpath(posixpath.join(folder, e)) for e in content.rule_files]
+        if not live or not all(p in written_as for p in live):
+            continue
+        target = f"{TESTS}/{rel}"
+        entries = [posixpath.relpath(written_as[p], TESTS) for p in live]
+        text = dump_yaml(test_file_document(content, entries))
+        written = ctx.add_file(target, text)
+        out.append({"name": sanitize_name(rel.removesuffix(".yml")), "path": written})
+        used.add(path)
+    return out, used
 
 
 def other_files(
@@ -186,8 +229,10 @@ def _config_sections(
     config: dict[str, Any],
     config_file: str,
     out: dict[str, Any],
+    written_as: dict[str, str],
 ) -> dict[str, Any]:
-    """The loaded config's sections into ``out``; returns the config with secrets carried."""
+    """The loaded config's sections into ``out``; returns the config with secrets carried
+    (``written_as``: where each rule file is written beside the spec, by its live path)."""
     secrets: dict[str, str] = {}
     config = carry(config, secrets, "PROMETHEUS")
     written = env_mapping((ctx.fragment(c) or {}).get("environment"))
@@ -205,7 +250,7 @@ def _config_sections(
         "alertmanagers": list(alerting.get("alertmanagers") or []),
         "alert_relabel_configs": list(alerting.get("alert_relabel_configs") or []),
     }
-    rules = rule_files(ctx, c, config, config_file)
+    rules = rule_files(ctx, c, config, config_file, written_as)
     if rules:
         out["rule_files"] = rules
     for key in SECTIONS:
@@ -240,14 +285,18 @@ def read_prometheus(ctx: ExportContext, c: Container) -> dict[str, Any]:
     config = live_config(ctx, c, config_file)
     if config is None:
         return out
-    config = _config_sections(ctx, c, config, config_file, out)
+    written_as: dict[str, str] = {}
+    config = _config_sections(ctx, c, config, config_file, out, written_as)
+    tests, test_sources = rule_tests(ctx, c, config_dir, written_as)
+    if tests:
+        out["rule_tests"] = tests
     rule_sources = {
         p
         for pattern in config.get("rule_files") or []
         for p in ctx.files_of(c)
         if glob_segments(posixpath.normpath(posixpath.join(config_dir, str(pattern))), p)
     }
-    used = {config_file, *rule_sources}
+    used = {config_file, *rule_sources, *test_sources}
     if web_path:
         used.add(web_path)
     if files := other_files(ctx, c, config_dir, used):
