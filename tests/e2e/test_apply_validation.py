@@ -1,5 +1,6 @@
 """apply lets each service's own checker judge the release on the host before anything
-changes: here amtool, from the Alertmanager image, on an inline Alertmanager config."""
+changes: amtool, from the Alertmanager image, on an inline Alertmanager config; promtool,
+from the Prometheus image, running the rule tests."""
 
 from __future__ import annotations
 
@@ -37,6 +38,26 @@ def test_amtool_rejects_an_alertmanager_config_before_the_host_changes(
     assert applied.exit_code == 1, applied.explain()
     assert "amtool" in applied.stderr, applied.explain()
     assert "pager" in applied.stderr, applied.explain()
+    assert "Traceback" not in applied.output
+    assert stack.containers() == {}  # nothing was started
+    deploy = stack.directory / ".observatory" / "deploy" / "local"
+    assert not (deploy / "docker-compose.yml").exists()  # nothing was switched in
+
+
+def test_a_failing_rule_test_stops_apply_before_the_host_changes(
+    make_stack: StackFactory,
+) -> None:
+    """The starter's rule tests, run by the promtool of the Prometheus image on the host."""
+    stack = make_stack(name="ruletest")
+    alerts = stack.directory / "rules" / "observatory-alerts.yml"
+    text = alerts.read_text()
+    assert "        for: 5m\n" in text
+    alerts.write_text(text.replace("        for: 5m\n", "        for: 1m\n", 1))  # TargetDown
+
+    applied = stack.cli("apply", "--auto-approve", "--timeout", "60")
+    assert applied.exit_code == 1, applied.explain()
+    assert f"promtool (from {TEST_IMAGES['prometheus']}) refuses" in applied.stderr
+    assert "rule test 'observatory-rules' fails: alertname: TargetDown" in applied.stderr
     assert "Traceback" not in applied.output
     assert stack.containers() == {}  # nothing was started
     deploy = stack.directory / ".observatory" / "deploy" / "local"
