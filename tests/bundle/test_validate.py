@@ -92,7 +92,12 @@ def test_a_rule_that_breaks_the_starters_tests_fails_validation(
     code, _, err = cli(capsys, "validate", "-f", str(starter))
     assert code == 1
     assert "rule test 'observatory-rules' fails: alertname: TargetDown, time: 6m" in err
-    assert f"{starter}:{line_of(starter, '- name: observatory-rules')}:" in err
+    # At the failing test in the test file beside the spec, under the spec entry's path.
+    test_file = starter.parent / "tests" / "observatory-rules.yml"
+    place = (
+        f"{test_file}:{line_of(test_file, 'eval_time: 6m')}:9: services.prometheus.rule_tests[0]:"
+    )
+    assert place in err
     assert "promtool test rules tests/observatory-rules.yml" in err  # how to run it again
     assert "Traceback" not in err
 
@@ -124,9 +129,9 @@ def test_a_failing_inline_rule_test_is_named_in_json_at_its_line(
         "rule test 'disk-too-early' fails: alertname: DiskFull, time: 3m"
     )
     assert problem["file"] == str(spec)
-    assert problem["line"] == line_of(spec, "name: disk-too-early")
+    assert problem["line"] == line_of(spec, "eval_time: 3m")  # the failing alert test
     assert problem["column"] is not None
-    assert problem["path"] == "services.prometheus.rule_tests[1]"
+    assert problem["path"] == "services.prometheus.rule_tests[1].tests[0].alert_rule_test[0]"
     assert problem["severity"] == "error"
     assert "fix the rule, or what the test expects" in problem["hint"]
 
@@ -140,7 +145,7 @@ def test_a_failing_rule_test_is_a_github_annotation_on_its_line(
     code, out, err = cli(capsys, "validate", "-f", str(spec), "--output", "github")
     assert code == 1
     [annotation] = out.splitlines()
-    line = line_of(spec, "name: disk-alert")
+    line = line_of(spec, "eval_time: 3m")
     assert annotation.startswith(f"::error file=stack/observatory.yaml,line={line},col=")
     assert "::rule test 'disk-alert' fails: alertname: DiskFull, time: 3m%0A" in annotation
     assert "not valid: 1 error(s)" in err
@@ -201,3 +206,30 @@ def test_without_promtool_the_tests_are_a_warning(
     assert "valid" in out
     assert "promtool is not installed here: the rule tests were not run" in err
     assert cli(capsys, "validate", "-f", str(starter), "--strict")[0] == 1
+
+
+def test_a_failing_expression_test_is_placed_at_its_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group = {
+        "interval": "1m",
+        "input_series": [{"series": 'disk_free_ratio{instance="herbert"}', "values": "0.5x10"}],
+        "promql_expr_test": [
+            {"expr": "disk_free_ratio", "eval_time": "1h", "exp_samples": []},  # 10 samples only
+            {
+                "expr": 'disk_free_ratio{instance="herbert"} * 2',
+                "eval_time": "5m",
+                "exp_samples": [{"labels": '{instance="herbert"}', "value": 2}],
+            },
+        ],
+    }
+    tests = [{"name": "disk", "tests": [group]}]
+    spec = write_project(tmp_path, disk_spec(tests), {"rules/disk.yml": RULES})
+    code, out, _ = cli(capsys, "validate", "-f", str(spec), "-o", "json")
+    assert code == 1
+    [problem] = json.loads(out)["diagnostics"]
+    assert problem["message"].startswith(
+        'rule test \'disk\' fails: expr: "disk_free_ratio{instance=\\"herbert\\"} * 2", time: 5m'
+    )
+    assert problem["path"] == "services.prometheus.rule_tests[0].tests[0].promql_expr_test[1]"
+    assert problem["line"] == line_of(spec, "* 2")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from beast_observatory.bundle.bundle import canonical_json, sha256
@@ -21,15 +21,18 @@ from beast_observatory.kinds.prometheus.render import FOLDER, render_files
 from beast_observatory.kinds.prometheus.rule_tests import (
     RULES,
     WHERE,
+    failing_entry,
     failure_message,
     render_rule_tests,
+    rule_test_content,
     rule_test_path,
 )
 from beast_observatory.spec import load
-from beast_observatory.spec.checks import Problem, warning
-from beast_observatory.spec.diagnostics import Diagnostic
+from beast_observatory.spec.checks import Problem, SpecPath, warning
+from beast_observatory.spec.diagnostics import Diagnostic, error_at
 from beast_observatory.spec.load import Project
 from beast_observatory.spec.resolve import Stack
+from beast_observatory.yamlio import locate
 
 REPORT_FORMAT = 1
 NO_PROMTOOL = "promtool is not installed here: the rule tests were not run"
@@ -71,7 +74,7 @@ def validate_spec(path: Path | None, *, strict: bool = False) -> Report:
         return Report(given, (), tuple(load_diagnostics(exc, given)), strict, exc)
     found = project_diagnostics(project)
     if not any(d.severity == "error" for d in found):
-        found += diagnostics(project, rule_test_problems(project))
+        found += rule_test_diagnostics(project)
     failing = [d for d in found if d.severity == "error" or strict]
     error = SpecError([d.text() for d in failing], diagnostics=failing) if failing else None
     return Report(str(project.path), tuple(sorted(project.stacks)), tuple(found), strict, error)
@@ -116,18 +119,28 @@ def rerun_hint(path: str | None, name: str) -> str:
     return f"fix the rule, or what the test expects; {again}"
 
 
-def rule_test_problems(project: Project) -> list[tuple[str, Problem]]:
-    """(environment, problem) for every rule test that fails; environments whose rules and
-    tests render alike share one run."""
+def rule_test_diagnostics(project: Project) -> list[Diagnostic]:
+    """Every rule test that fails, at the alert or expression test promtool names: in the
+    test file beside the spec for a test given by path, else in the spec."""
+    in_spec, in_files = rule_test_problems(project)
+    return diagnostics(project, in_spec) + merged(in_files, len(project.stacks))
+
+
+def rule_test_problems(
+    project: Project,
+) -> tuple[list[tuple[str, Problem]], list[tuple[str, Diagnostic]]]:
+    """(environment, problem in the spec) and (environment, diagnostic in a test file) for
+    every rule test that fails; environments whose rules and tests render alike share one run."""
     promtool = local_promtool.find_promtool()
     runs: dict[str, dict[str, local_promtool.TestRun]] = {}
-    found: list[tuple[str, Problem]] = []
+    in_spec: list[tuple[str, Problem]] = []
+    in_files: list[tuple[str, Diagnostic]] = []
     for env in sorted(project.stacks):
         prometheus = project.stacks[env].services.prometheus
         if not prometheus.enabled or not prometheus.rule_tests:
             continue
         if promtool is None:
-            found.append((env, warning(WHERE, NO_PROMTOOL, hint=NO_PROMTOOL_HINT)))
+            in_spec.append((env, warning(WHERE, NO_PROMTOOL, hint=NO_PROMTOOL_HINT)))
             continue
         files = rule_test_files(project.stacks[env], project.assets)
         key = sha256(canonical_json({rel: sha256(data) for rel, data in sorted(files.items())}))
@@ -136,11 +149,45 @@ def rule_test_problems(project: Project) -> list[tuple[str, Problem]]:
             runs[key] = {r.name: r for r in local_promtool.run_rule_tests(promtool, files, names)}
         for i, test in enumerate(prometheus.rule_tests):
             run = runs[key][test.name]
-            if not run.passed:
-                message = failure_message(test.name, run.output)
-                hint = rerun_hint(test.path, test.name)
-                found.append((env, Problem((*WHERE, i), message, hint=hint)))
-    return found
+            if run.passed:
+                continue
+            message = failure_message(test.name, run.output)
+            hint = rerun_hint(test.path, test.name)
+            entry = failing_entry(rule_test_content(test, project.assets), run.output)
+            located = in_test_file(project, test.path, entry, (*WHERE, i), message, hint)
+            if located is not None:
+                in_files.append((env, located))
+            else:
+                in_spec.append((env, Problem((*WHERE, i, *(entry or ())), message, hint=hint)))
+    return in_spec, in_files
+
+
+def in_test_file(
+    project: Project,
+    path: str | None,
+    entry: SpecPath | None,
+    where: SpecPath,
+    message: str,
+    hint: str,
+) -> Diagnostic | None:
+    """A failure at its entry in the test file beside the spec (None: an inline test, or
+    promtool named no test that the file has)."""
+    if path is None or entry is None:
+        return None
+    position = locate(project.assets[path].decode("utf-8-sig"), list(entry))
+    file = str(project.path.parent / path)
+    return error_at(file, position, where, message, hint)
+
+
+def merged(found: list[tuple[str, Diagnostic]], environments: int) -> list[Diagnostic]:
+    """One diagnostic for the environments that share it (none named when all do)."""
+    envs: dict[Diagnostic, list[str]] = {}
+    for env, diagnostic in found:
+        envs.setdefault(diagnostic, []).append(env)
+    return [
+        replace(d, environments=() if len(names) == environments else tuple(names))
+        for d, names in envs.items()
+    ]
 
 
 # ----------------------------------------------------------------- output

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from beast_observatory.kinds.prometheus.rule_tests import failure_message, failure_summary
+from beast_observatory.kinds.prometheus.model import RuleTestFile
+from beast_observatory.kinds.prometheus.rule_tests import (
+    duration_seconds,
+    failing_entry,
+    failure_message,
+    failure_summary,
+)
 from bundles import render, spec_data
 from external_tools import promtool
 
@@ -117,3 +123,32 @@ def test_the_failure_message_names_the_test_and_keeps_promtools_words() -> None:
     assert body[0] == "    FAILED:"
     assert "Unit Testing" not in message
     assert any('Labels:{alertname="TargetDown"' in line for line in body)
+
+
+@pytest.mark.parametrize(
+    ("written", "printed", "seconds"),
+    [("26h", "1d2h", 93600), ("90s", "1m30s", 90), ("0", "0s", 0), ("1w", "7d", 604800)],
+)
+def test_a_duration_as_written_is_the_one_promtool_prints(
+    written: str, printed: str, seconds: int
+) -> None:
+    assert duration_seconds(written) == duration_seconds(printed) == seconds
+
+
+def test_the_failing_test_promtool_names_is_found_in_the_test_file() -> None:
+    alert = {"alertname": "TargetDown", "exp_alerts": []}
+    content = RuleTestFile.model_validate(
+        {
+            "tests": [
+                {"alert_rule_test": [{**alert, "eval_time": "1m"}]},
+                {
+                    "alert_rule_test": [{**alert, "eval_time": "5m"}, {**alert, "eval_time": "6m"}],
+                    "promql_expr_test": [{"expr": 'up{job="x"}', "eval_time": "26h"}],
+                },
+            ]
+        }
+    )
+    assert failing_entry(content, ALERT_FAILED) == ("tests", 1, "alert_rule_test", 1)
+    expr_failed = '  FAILED:\n    expr: "up{job=\\"x\\"}", time: 1d2h,\n'
+    assert failing_entry(content, expr_failed) == ("tests", 1, "promql_expr_test", 0)
+    assert failing_entry(content, BAD_FILE) is None  # no test of the file is named

@@ -13,6 +13,7 @@ rendered copy names the rendered ones instead.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import textwrap
@@ -238,6 +239,50 @@ def failure_summary(output: str) -> str:
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
     said = [ln for ln in lines if not ln.startswith(("Unit Testing:", "FAILED"))]
     return said[0] if said else "promtool reported a failure"
+
+
+# An alert or expression test as promtool names it when it fails.
+_FAILED_TEST = re.compile(
+    r"^\s*(?:alertname: (?P<alert>.+?)|expr: (?P<expr>\".*\")), time: (?P<time>[^,\s]+)",
+    re.MULTILINE,
+)
+_DURATION_UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION_PART = re.compile(r"(\d+)(ms|[ywdhms])")
+
+
+def duration_seconds(text: str) -> float:
+    """A Prometheus duration ('26h', or '1d2h' as promtool prints it) in seconds."""
+    return sum(
+        int(n) * (0.001 if unit == "ms" else _DURATION_UNITS[unit])
+        for n, unit in _DURATION_PART.findall(text)
+    )
+
+
+def _unquoted(text: str) -> str:
+    """An expression as promtool quotes it (Go's %q)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text.strip('"')
+    return value if isinstance(value, str) else text
+
+
+def failing_entry(content: RuleTestFile, output: str) -> SpecPath | None:
+    """Where in the test file (``tests[g].alert_rule_test[k]`` or ``promql_expr_test[k]``)
+    the first alert or expression test promtool reports as failing is."""
+    for found in _FAILED_TEST.finditer(output):
+        at = duration_seconds(found["time"])
+        for g, group in enumerate(content.tests):
+            if found["alert"] is not None:
+                tests = [(t.alertname, t.eval_time) for t in group.alert_rule_test]
+                key, want = "alert_rule_test", found["alert"]
+            else:
+                tests = [(t.expr, t.eval_time) for t in group.promql_expr_test]
+                key, want = "promql_expr_test", _unquoted(found["expr"])
+            for k, (name, eval_time) in enumerate(tests):
+                if name.strip() == want.strip() and duration_seconds(eval_time) == at:
+                    return ("tests", g, key, k)
+    return None
 
 
 def failure_message(name: str, output: str) -> str:
