@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from beast_observatory.spec.schema import spec_schema
 from beast_observatory.spec.doc import render_spec_doc
+from beast_observatory.spec.schema import spec_schema
 
 SPEC_DOC = Path(__file__).resolve().parent.parent / "docs" / "SPEC.md"
 
