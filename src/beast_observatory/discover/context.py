@@ -24,6 +24,7 @@ from beast_observatory.names import COMPOSE_NETWORK, COMPOSE_PROJECT, COMPOSE_VO
 from beast_observatory.yamlio import YamlError, load_yaml
 
 MARKER = re.compile(r"<redacted(?: sha256:([0-9a-f]{12}))?>")
+_MARKER_WHOLE = re.compile(r"<redacted(?: sha256:[0-9a-f]{12})?>")  # no group: for re.split
 REFERENCE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)(?:[:?-][^}]*)?\}?$")
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR?err}, $VAR, and $$ (a dollar).
 _VARIABLE = re.compile(
@@ -65,10 +66,17 @@ def flag_value(flags: Flags, *names: str) -> str | None:
     return None
 
 
+def compose_literal(text: str) -> str:
+    """A value the container got, as a compose file writes it: each `$` doubled (compose
+    would read `$x` as a variable)."""
+    return text.replace("$", "$$")
+
+
 def other_flags(flags: Flags, owned: Iterable[str]) -> list[str]:
-    """The flags a kind does not model, in their order, as `--name=value`."""
+    """The flags a kind does not model, in their order, as `--name=value` written for
+    compose (a literal `$` doubled)."""
     skip = set(owned)
-    return [flag_text(n, v) for n, v in flags if n not in skip]
+    return [compose_literal(flag_text(n, v)) for n, v in flags if n not in skip]
 
 
 def sanitize_name(value: str) -> str:
@@ -310,14 +318,14 @@ def scrub_args(ctx: ExportContext, args: list[str], written: Any, what: str) -> 
     out = []
     for i, arg in enumerate(args):
         if not MARKER.search(arg):
-            out.append(arg)
+            out.append(compose_literal(arg))
             continue
         flag, eq, _ = arg.partition("=")
         name = _fragment_variable(written, i, flag if eq else "") or variable_for(
             flag.lstrip("-") if eq else what
         )
         ref = ctx.secret_env(name, f"{what}: argument {flag if eq else i} holds a secret")
-        out.append(MARKER.sub(ref.replace("\\", "\\\\"), arg))
+        out.append(ref.join(compose_literal(part) for part in _MARKER_WHOLE.split(arg)))
     return out
 
 

@@ -64,11 +64,11 @@ def _same_command(desired: list[Any], live: list[str]) -> bool:
         return False
     for wanted, have in zip(desired, live, strict=True):
         want = str(wanted)
-        if "$" in want:
+        if "$" in want.replace("$$", ""):
             head = want.split("$", 1)[0]
             if not have.startswith(head):
                 return False
-        elif want != have:
+        elif want.replace("$$", "$") != have:  # `$$`: compose's escape of a dollar
             return False
     return True
 
