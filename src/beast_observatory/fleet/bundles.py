@@ -39,9 +39,7 @@ def render_fleet(
     stack: Stack, assets: Mapping[str, bytes], matches: Mapping[str, tuple[str, ...]]
 ) -> list[HostBundle]:
     """Every host of the environment's fleet, by name."""
-    return [
-        render_member(stack, m, assets, matches) for m in members(stack.environment.fleet)
-    ]
+    return [render_member(stack, m, assets, matches) for m in members(stack.environment.fleet)]
 
 
 def compile_fleet(project: Project, environment: str) -> list[HostBundle]:

@@ -149,4 +149,3 @@ def _blamed(path: SpecPath, at: SpecPath, member: FleetMember) -> SpecPath:
     if path[:2] == ("services", "extra") and len(path) > 2:  # noqa: PLR2004 - the name follows
         return (*at, "exporters", "extra", path[2], "service", *path[3:])
     return (*at, "hosts", member.name)
-

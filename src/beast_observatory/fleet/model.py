@@ -79,7 +79,9 @@ class ExtraExporter(Model):
     @field_validator("service")
     @classmethod
     def _compose_keys(cls, value: Config) -> Config:
-        unknown = sorted(k for k in value if k not in COMPOSE_SERVICE_KEYS and not k.startswith("x-"))
+        unknown = sorted(
+            k for k in value if k not in COMPOSE_SERVICE_KEYS and not k.startswith("x-")
+        )
         if unknown:
             raise ValueError(f"{', '.join(unknown)}: not a compose service key")
         if "image" not in value and "build" not in value:
@@ -128,6 +130,8 @@ class FleetHost(Model):
     ``host`` is always the host's name."""
     bind_address: str | None = None
     """Address the exporters publish their ports on (default: the fleet's)."""
+    deploy_dir: str | None = None
+    """Deploy directory on this host (default: the fleet's)."""
     exporters: HostExporters = HostExporters()
     """Overrides of the fleet's exporters on this host."""
 

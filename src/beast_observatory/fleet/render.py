@@ -124,9 +124,9 @@ def exporters_project(stack: Stack) -> str:
     return f"{stack.project}{EXPORTERS_SUFFIX}"
 
 
-def deploy_dir(stack: Stack) -> str:
+def deploy_dir(stack: Stack, member: FleetMember | None = None) -> str:
     fleet = stack.environment.fleet
-    given = fleet.deploy_dir if fleet is not None else None
+    given = (member.deploy_dir if member else None) or (fleet.deploy_dir if fleet else None)
     return given or f"{DEFAULT_DEPLOY_ROOT}/{exporters_project(stack)}"
 
 
@@ -170,7 +170,7 @@ def exporters_stack(stack: Stack, member: FleetMember) -> Stack:
         ssh=SshSettings(
             host=str(ssh.host), user=ssh.user, port=ssh.port, identity_file=ssh.identity_file
         ),
-        deploy_dir=deploy_dir(stack),
+        deploy_dir=deploy_dir(stack, member),
         bind_address=member.bind_address,
     )
     return Stack(

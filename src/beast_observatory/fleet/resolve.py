@@ -62,6 +62,7 @@ class FleetMember:
     labels: Mapping[str, str]  # host, the fleet's, the host's own (sorted)
     bind_address: str
     exporters: FleetExporters
+    deploy_dir: str | None = None  # None: the fleet's
 
     def scraped(self) -> list[Scraped]:
         """The exporters enabled on this host, node-exporter first, the others by name."""
@@ -90,6 +91,7 @@ def members(fleet: Fleet | None) -> list[FleetMember]:
                 labels=dict(sorted(labels.items())),
                 bind_address=host.bind_address or fleet.bind_address,
                 exporters=host_exporters(fleet, name),
+                deploy_dir=host.deploy_dir,
             )
         )
     return out
