@@ -49,7 +49,7 @@ def compile_fleet(project: Project, environment: str) -> list[HostBundle]:
         raise ObservatoryError(
             f"environment {environment} has no fleet",
             hint=f"list the hosts to monitor under environments.{environment}.fleet.hosts "
-            "(docs/DEPLOYMENT.md, 'A fleet of monitored hosts'), or pick another --environment",
+            "(docs/FLEET.md), or pick another --environment",
         )
     validate_project(project)
     return render_fleet(stack, project.assets, project.matches)
