@@ -136,7 +136,7 @@ class Environment(Model):
     )
     fleet: Fleet | None = None
     """Hosts this environment's Prometheus monitors, with the exporters each runs
-    (`observatory fleet plan|apply`)."""
+    (`observatory fleet plan` and `fleet apply`)."""
 
 
 class Spec(Model):
