@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from beast_observatory.bundle.bundle import Bundle
 from beast_observatory.bundle.render import render_stack
 from beast_observatory.errors import SpecError
+from beast_observatory.fleet.checks import check_fleet
 from beast_observatory.kinds.alertmanager.checks import check_alertmanager
 from beast_observatory.kinds.grafana.checks import check_grafana
 from beast_observatory.kinds.prometheus.checks import check_prometheus
@@ -44,6 +45,7 @@ def check_stack(
         *check_prometheus(stack, assets),
         *check_grafana(stack, assets, matches),
         *check_alertmanager(stack, assets),
+        *check_fleet(stack, assets, matches, check_stack),
     ]
 
 

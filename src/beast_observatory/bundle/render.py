@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from beast_observatory.bundle.bundle import Bundle, canonical_json, key_ordered, sha256, yaml_file
+from beast_observatory.fleet import render as fleet
 from beast_observatory.kinds.alertmanager import render as alertmanager
 from beast_observatory.kinds.extra.render import render_extra, shipped
 from beast_observatory.kinds.grafana import render as grafana
@@ -175,7 +176,8 @@ def stack_fingerprint(stack: Stack, assets: Assets) -> str:
 
 
 def render_stack(stack: Stack, assets: Assets, matches: Matches) -> Bundle:
-    files: dict[str, bytes] = {}
+    stack = fleet.with_fleet_jobs(stack)  # its Prometheus scrapes the environment's fleet
+    files: dict[str, bytes] = fleet.file_sd_files(stack)
     services: dict[str, Service] = {}
     volumes: dict[str, Any] = {}
     for key in KIND_NAMES:
@@ -226,6 +228,7 @@ def asset_refs(stack: Stack) -> set[str]:
         refs.update(shipped_sources(stack.kind(key).volumes))
     for fragment in s.extra.values():
         refs.update(shipped(fragment))
+    refs.update(fleet.fleet_asset_refs(stack))
     return refs
 
 

@@ -63,3 +63,4 @@ from beast_observatory.cli import discover_commands as _discover_commands  # noq
 from beast_observatory.cli import host_commands as _host_commands  # noqa: E402,F401
 from beast_observatory.cli import secret_commands as _secret_commands  # noqa: E402,F401
 from beast_observatory.cli import spec_commands as _spec_commands  # noqa: E402,F401
+from beast_observatory.fleet import cli as _fleet_commands  # noqa: E402,F401

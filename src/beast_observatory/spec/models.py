@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from beast_observatory.fleet.model import Fleet
 from beast_observatory.kinds.alertmanager.model import Alertmanager
 from beast_observatory.kinds.grafana.model import (
     DashboardProvider,
@@ -133,6 +134,9 @@ class Environment(Model):
         default_factory=dict,
         description="Overrides deep-merged onto `volumes` for this environment.",
     )
+    fleet: Fleet | None = None
+    """Hosts this environment's Prometheus monitors, with the exporters each runs
+    (`observatory fleet plan` and `fleet apply`)."""
 
 
 class Spec(Model):
