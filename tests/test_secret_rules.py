@@ -21,6 +21,8 @@ SECRETS = [
     "secretKey", "password",
     # flags and dotted names
     "--web.secret", "vault.token", "auth.password",
+    # "pass" after anything but a proxy's word
+    "db_pass", "pass", "admin_pass",
 ]  # fmt: skip
 NOT_SECRETS = [
     # a file, a path, a name of the secret, or something about it
@@ -34,6 +36,8 @@ NOT_SECRETS = [
     # plain settings
     "api_url", "url", "type", "keepCookies", "resolve_timeout", "GF_LOG_LEVEL", "PATH",
     "HOSTNAME", "user", "", "__", "ROOT_URL", "TOKEN_TTL", "cookie_secure",
+    # a proxy's directive to pass requests on (nginx), not a password
+    "proxy_pass", "fastcgi_pass", "uwsgi_pass", "grpc_pass", "proxy_pass_request_body",
 ]  # fmt: skip
 
 

@@ -23,6 +23,9 @@ SECRET_WORDS = ("password", "passwd", "secret", "token", "credential")
 # ... as do these words exactly.
 EXACT_WORDS = ("pass",)
 KEY_WORDS = ("key", "keys", "apikey", "privatekey", "privkey", "secretkey", "accesskey")
+# ... but "pass" after one of these is a proxy's directive to pass requests on (nginx's
+# proxy_pass, fastcgi_pass ...: an address, no password).
+PASS_ON = ("proxy", "fastcgi", "uwsgi", "scgi", "grpc", "memcached")
 # ... as does "key" after one of these (api_key, private_key, access_key as two words).
 KEY_QUALIFIERS = ("api", "private", "access")
 # ... unless the last word says the value points at the secret or describes it.
@@ -73,8 +76,11 @@ def is_secret_name(name: str) -> bool:
         return True
     if parts[-1] in NOT_SECRET_LAST:
         return False
-    if any(any(s in w for s in SECRET_WORDS) or w in EXACT_WORDS or w in KEY_WORDS for w in parts):
-        return True
+    for i, w in enumerate(parts):
+        if any(s in w for s in SECRET_WORDS) or w in KEY_WORDS:
+            return True
+        if w in EXACT_WORDS and not (w == "pass" and i and parts[i - 1] in PASS_ON):
+            return True
     return any(a in KEY_QUALIFIERS and b == "key" for a, b in pairwise(parts))
 
 

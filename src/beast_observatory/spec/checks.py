@@ -309,3 +309,34 @@ def check_interpolation(stack: Stack) -> list[Problem]:
         for path, text in _strings(tree, at)
         if "$" in _COMPOSE_DOLLAR.sub("", text)
     ]
+
+
+_PLACEHOLDER = re.compile(rb"FILL-IN-SECRET-(?:[0-9a-f]{12}|unknown)")
+
+
+def _referenced_at(stack: Stack, path: str) -> SpecPath:
+    """Where the spec names a file beside it (the first string that does), else services."""
+    tree = stack.services.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    for at, text in _strings(tree, ("services",)):
+        if path in text:
+            return at
+    return ("services",)
+
+
+def check_placeholders(stack: Stack, assets: Mapping[str, bytes]) -> list[Problem]:
+    """A file beside the spec that still holds an export's FILL-IN-SECRET placeholder: the
+    service would read the placeholder where the host's file had a secret."""
+    problems = []
+    for path, data in sorted(assets.items()):
+        found = sorted({m.decode() for m in _PLACEHOLDER.findall(data)})
+        if found:
+            problems.append(
+                Problem(
+                    _referenced_at(stack, path),
+                    f"{path} holds {', '.join(found)}: a secret export could not carry "
+                    "(it was redacted on the host)",
+                    hint="point the setting at a file on the host (its *_file form), or put "
+                    "the host's value back in a file that stays out of git",
+                )
+            )
+    return problems

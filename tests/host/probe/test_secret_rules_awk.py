@@ -29,6 +29,11 @@ LOCALES = ["C", "C.UTF-8"]
 # Names as they come: environment variables, compose and Prometheus/Alertmanager keys, Grafana's
 # camelCase JSON keys, --flags and dotted flag names, ini keys, labels.
 KNOWN = [
+    "proxy_pass",
+    "fastcgi_pass",
+    "pass",
+    "db_pass",
+    "proxy_pass_request_body",
     "GF_SECURITY_ADMIN_PASSWORD",
     "GF_SECURITY_ADMIN_PASSWORD__FILE",
     "GF_SECURITY_ADMIN_USER",

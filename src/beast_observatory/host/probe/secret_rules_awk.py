@@ -48,6 +48,7 @@ def render() -> str:
     r = secret_rules
     contains = " || ".join(f'index(w[i], "{s}")' for s in _words("SECRET_WORDS", r.SECRET_WORDS))
     exact = _words("EXACT_WORDS", r.EXACT_WORDS) + _words("KEY_WORDS", r.KEY_WORDS)
+    pass_on = _one_of(_words("PASS_ON", r.PASS_ON))
     qualifiers = _one_of(_words("KEY_QUALIFIERS", r.KEY_QUALIFIERS))
     always = " ||\n        ".join(
         f'(length(joined) >= {len(a)} && substr(joined, length(joined) - {len(a) - 1}) == "{a}")'
@@ -83,6 +84,8 @@ function secret_name(name,   up, lo, al, n, i, c, p, w, nw, word, joined) {{
     for (i = 1; i <= nw; i++) {{
         # SECRET_WORDS inside a word; EXACT_WORDS and KEY_WORDS as a word; KEY_QUALIFIERS key.
         if ({contains}) return 1
+        # PASS_ON: proxy_pass and its kind pass requests on.
+        if (w[i] == "pass" && i > 1 && index({pass_on}, " " w[i - 1] " ")) continue
         if (index({_one_of(exact)}, " " w[i] " ")) return 1
         if (i < nw && w[i + 1] == "key" && index({qualifiers}, " " w[i] " ")) return 1
     }}
