@@ -176,6 +176,10 @@ def stack_fingerprint(stack: Stack, assets: Assets) -> str:
 
 
 def render_stack(stack: Stack, assets: Assets, matches: Matches) -> Bundle:
+    if stack.environment.engine == "swarm":  # a stack file instead of a compose project
+        from beast_observatory.swarm.render import render_swarm_stack  # noqa: PLC0415
+
+        return render_swarm_stack(stack, assets, matches)
     stack = fleet.with_fleet_jobs(stack)  # its Prometheus scrapes the environment's fleet
     files: dict[str, bytes] = fleet.file_sd_files(stack)
     services: dict[str, Service] = {}

@@ -17,6 +17,7 @@ from beast_observatory.spec.types import (
     Name,
     Port,
 )
+from beast_observatory.swarm.model import SwarmPlacement
 
 # The spec key of each known kind and its compose service name by default.
 KIND_NAMES = {
@@ -149,6 +150,8 @@ class ServiceBase(Model):
     """Networks the service joins: a list of names, or compose's mapping with aliases."""
     compose: Config = Field(default_factory=dict)
     """Every other key of the compose service, as compose reads it."""
+    swarm: SwarmPlacement = SwarmPlacement()
+    """Where and how many tasks Swarm runs (environments with ``engine: swarm``)."""
 
     @field_validator("compose")
     @classmethod

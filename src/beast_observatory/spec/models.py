@@ -29,6 +29,7 @@ from beast_observatory.kinds.prometheus.model import (
     ScrapeJob,
 )
 from beast_observatory.kinds.pushgateway.model import Persistence, Pushgateway
+from beast_observatory.swarm.model import Engine, SwarmSettings
 from beast_observatory.spec.types import (
     BCRYPT_RE,
     ByteSize,
@@ -117,6 +118,10 @@ class SshSettings(Model):
 
 class Environment(Model):
     description: str = ""
+    engine: Engine = "compose"
+    """What runs the stack: ``compose`` (one host) or ``swarm`` (a stack deployed on a Swarm
+    manager, see docs/DEPLOYMENT.md)."""
+    swarm: SwarmSettings = SwarmSettings()
     ssh: SshSettings | None = Field(None, description="Absent: this machine.")
     deploy_dir: str | None = Field(
         None, description="Deploy directory on the host (default /opt/observatory/<project>)."
