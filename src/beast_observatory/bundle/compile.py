@@ -31,6 +31,7 @@ from beast_observatory.spec.checks import (
 from beast_observatory.spec.diagnostics import Diagnostic
 from beast_observatory.spec.load import Project, blame
 from beast_observatory.spec.resolve import Stack
+from beast_observatory.swarm.checks import check_swarm
 from beast_observatory.yamlio import locate
 
 
@@ -48,6 +49,7 @@ def check_stack(
         *check_grafana(stack, assets, matches),
         *check_alertmanager(stack, assets),
         *check_fleet(stack, assets, matches, check_stack),
+        *check_swarm(stack),
     ]
 
 

@@ -48,6 +48,7 @@ from beast_observatory.host.transport.base import Command, CommandResult, Transp
 from beast_observatory.kinds.prometheus.rule_tests import failure_message
 from beast_observatory.plan.compute import make_plan
 from beast_observatory.plan.model import Plan, format_plan
+from beast_observatory.swarm.names import STACK_FILE as SWARM_STACK_FILE
 from beast_observatory.yamlio import load_yaml
 
 Echo = Callable[[str], object]
@@ -63,6 +64,10 @@ def observe(transport: Transport, directory: str, project: str | None = None) ->
 
 
 def compute_plan(transport: Transport, placement: Placement, bundle: Bundle) -> Plan:
+    if SWARM_STACK_FILE in bundle.files:  # engine: swarm
+        from beast_observatory.swarm import deploy as swarm  # noqa: PLC0415
+
+        return swarm.compute_plan(transport, placement, bundle)
     inventory = observe(transport, placement.directory, bundle.project)
     return make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
 
@@ -205,6 +210,10 @@ def apply(
     confirm: Callable[[Plan], bool],
     echo: Echo,
 ) -> int:
+    if SWARM_STACK_FILE in bundle.files:  # engine: swarm
+        from beast_observatory.swarm import deploy as swarm  # noqa: PLC0415
+
+        return swarm.apply(transport, placement, bundle, options, confirm=confirm, echo=echo)
     with HostLock(transport, placement.lock_path) as host, _explain_lost_connection():
         inventory = observe(host, placement.directory, bundle.project)
         plan = make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)

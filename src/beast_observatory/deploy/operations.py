@@ -48,6 +48,13 @@ class StackView:
 
     @classmethod
     def of(cls, bundle: Bundle) -> StackView:
+        if "docker-compose.yml" not in bundle.files:  # engine: swarm
+            raise ObservatoryError(
+                f"environment {bundle.environment} runs on Docker Swarm (engine: swarm): "
+                "up, down, status and logs drive a compose project",
+                hint="use `observatory plan` and `observatory apply`; on the manager, "
+                f"`docker stack ps {bundle.project}` shows the tasks",
+            )
         compose: dict[str, Any] = load_yaml(
             bundle.files["docker-compose.yml"], "docker-compose.yml"
         )

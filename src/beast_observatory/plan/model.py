@@ -9,7 +9,8 @@ from typing import Any, Literal
 PLAN_FORMAT = 1
 
 FileAction = Literal["add", "change", "remove"]
-ServiceAction = Literal["create", "recreate", "reload", "remove", "unchanged"]
+# update: a Swarm service whose tasks Swarm replaces (engine: swarm)
+ServiceAction = Literal["create", "recreate", "reload", "update", "remove", "unchanged"]
 
 
 @dataclass(frozen=True)
@@ -85,14 +86,7 @@ def format_plan(plan: Plan, *, diffs: bool = True) -> str:
         lines.append("")
         lines += [_shorten(f.diff) for f in plan.files if f.diff]
     lines += _footnotes(plan)
-    changed = [s for s in plan.services if s.action != "unchanged"]
-    lines.append(
-        f"\nPlan: {len(plan.files)} file(s) to change, "
-        + ", ".join(
-            f"{len(plan.actions(a))} to {a}" for a in ("create", "recreate", "reload", "remove")
-        )
-        + (f" ({len(changed)} service(s) affected)." if plan.changed else ".")
-    )
+    lines.append(_summary(plan))
     return "\n".join(lines) + "\n"
 
 
@@ -126,6 +120,17 @@ def _footnotes(plan: Plan) -> list[str]:
     return lines
 
 
+def _summary(plan: Plan) -> str:
+    changed = [s for s in plan.services if s.action != "unchanged"]
+    counts = ", ".join(
+        f"{len(plan.actions(a))} to {a}"
+        for a in ("create", "recreate", "reload", "update", "remove")
+        if a != "update" or plan.actions(a)  # update: only Swarm services have it
+    )
+    affected = f" ({len(changed)} service(s) affected)." if plan.changed else "."
+    return f"\nPlan: {len(plan.files)} file(s) to change, {counts}{affected}"
+
+
 MAX_DIFF_LINES = 60
 MAX_LINE_CHARS = 200
 
@@ -146,5 +151,12 @@ def _shorten(diff: str) -> str:
     return "\n".join([*lines[:MAX_DIFF_LINES], f"... ({cut} more lines: see --output json)"])
 
 
-_SIGN = {"create": "+", "recreate": "-/+", "reload": "~", "remove": "-", "unchanged": " "}
+_SIGN = {
+    "create": "+",
+    "recreate": "-/+",
+    "reload": "~",
+    "update": "-/+",
+    "remove": "-",
+    "unchanged": " ",
+}
 _FILE_SIGN = {"add": "+", "change": "~", "remove": "-"}

@@ -120,7 +120,7 @@ class Environment(Model):
     description: str = ""
     engine: Engine = "compose"
     """What runs the stack: ``compose`` (one host) or ``swarm`` (a stack deployed on a Swarm
-    manager, see docs/DEPLOYMENT.md)."""
+    manager, see docs/SWARM.md)."""
     swarm: SwarmSettings = SwarmSettings()
     ssh: SshSettings | None = Field(None, description="Absent: this machine.")
     deploy_dir: str | None = Field(

@@ -136,7 +136,9 @@ def _discovered(job: dict[str, Any], found: dict[str, Tasks], stack: Stack) -> d
     for tasks in discovered:
         for key, value in tasks_discovery(stack, tasks).items():
             # the discovery's own relabelling first: the job's may rely on __address__
-            before, after = (value, out.get(key, [])) if key == "relabel_configs" else (out.get(key, []), value)
+            before, after = (
+                (value, out.get(key, [])) if key == "relabel_configs" else (out.get(key, []), value)
+            )
             out[key] = [*before, *after]
     return out
 
@@ -155,7 +157,12 @@ def swarm_prometheus_config(stack: Stack) -> dict[str, Any]:
     found = {t.target: t for t in many if t.job is None}
     jobs = [_discovered(job, found, stack) for job in config.get("scrape_configs") or []]
     names = {j["job_name"] for j in jobs}
-    covered = {t for j in config.get("scrape_configs") or [] for g in j.get("static_configs") or [] for t in g.get("targets") or []}
+    covered = {
+        t
+        for j in config.get("scrape_configs") or []
+        for g in j.get("static_configs") or []
+        for t in g.get("targets") or []
+    }
     for tasks in many:
         if tasks.job is not None and tasks.job not in names and tasks.target not in covered:
             jobs.append(exporter_job(stack, tasks))

@@ -20,8 +20,8 @@ kinds/service.py); this module turns each compose service into a Swarm service:
 from __future__ import annotations
 
 import posixpath
-from dataclasses import replace
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from beast_observatory.bundle.bundle import Bundle, key_ordered, yaml_file
@@ -42,7 +42,11 @@ from beast_observatory.kinds.service import (
 )
 from beast_observatory.names import ENV_EXAMPLE, HEADER, RESTART_HASH_LABEL, TOOL_LABELS
 from beast_observatory.spec.resolve import Stack
-from beast_observatory.swarm.discovery import extra_swarm, swarm_prometheus_config
+from beast_observatory.swarm.discovery import (
+    DOCKER_SOCKET,
+    extra_swarm,
+    swarm_prometheus_config,
+)
 from beast_observatory.swarm.model import EXTRA_KEY, SwarmPlacement
 from beast_observatory.swarm.names import STACK_FILE, STACK_VERSION, config_name
 from beast_observatory.swarm.secrets import SwarmSecret, stack_secrets, without_runtime_secrets
@@ -93,7 +97,8 @@ def swarm_service(
         out["secrets"] = [{"source": s.key, "target": s.target} for s in secrets]
     labels = {k: v for k, v in (compose.get("labels") or {}).items() if k != RESTART_HASH_LABEL}
     out["labels"] = labels
-    stateful = any(_is_data(m) for m in mounts)
+    # data in a volume lives on one node; the Swarm API answers on managers only
+    stateful = any(_is_data(m) or DOCKER_SOCKET in str(m) for m in mounts)
     constraints = placement.constraints
     if constraints is None:
         constraints = [MANAGER] if stateful else []
@@ -130,7 +135,8 @@ def _merged(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]
             out[key] = _merged(out[key], value)
         else:
             out[key] = value
-    return key_ordered(out)
+    ordered: dict[str, Any] = key_ordered(out)
+    return ordered
 
 
 def _networks(stack: Stack) -> dict[str, Any]:
@@ -203,6 +209,10 @@ def _kind_services(
         files.update(ship)
         name = stack.service_name(key)
         compose = compose_service(stack, key, svc, parts, volumes, ship)
+        if key == "prometheus" and stack.environment.swarm.discovery == "dockerswarm_sd":
+            # dockerswarm_sd_configs asks the Swarm API: a manager's socket (constraint below)
+            socket = f"{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro"
+            compose["volumes"] = [*(compose.get("volumes") or []), socket]
         mine = [s for s in secrets if s.service == name]
         service, used = swarm_service(
             stack, compose, svc.swarm, files, exporter=key == "node_exporter", secrets=mine
@@ -222,7 +232,11 @@ def render_swarm_stack(
         files.update(ship)
         x = extra_swarm(fragment)
         compose = {k: v for k, v in compose.items() if k != EXTRA_KEY}
-        if x.exporter is not None and "networks" not in compose and stack.services.prometheus.enabled:
+        if (
+            x.exporter is not None
+            and "networks" not in compose
+            and stack.services.prometheus.enabled
+        ):
             # an exporter with no network of its own joins Prometheus' (to be scraped)
             compose["networks"] = stack.services.prometheus.network_names()
         for entry in compose.get("volumes") or []:
@@ -236,6 +250,8 @@ def render_swarm_stack(
         configs.update(used)
     secrets = stack_secrets(stack)
     doc: dict[str, Any] = {"version": STACK_VERSION, "services": services}
+    # read by apply (docker stack deploy ignores x- keys)
+    doc["x-observatory"] = {"resolve-image": stack.environment.swarm.resolve_image}
     if configs:
         doc["configs"] = dict(sorted(configs.items()))
     if secrets:

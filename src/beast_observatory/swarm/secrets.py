@@ -11,7 +11,9 @@ and a changed value is a new secret, so the services that read it get new tasks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from beast_observatory.kinds.entrypoint import runtime_entrypoint
 from beast_observatory.kinds.secretfiles import secret_mounts, secret_path
@@ -20,8 +22,10 @@ from beast_observatory.spec.resolve import Stack
 from beast_observatory.spec.types import SecretRef
 from beast_observatory.swarm.names import SECRETS_DIR, name_prefix, secret_variable
 
-GRAFANA_PASSWORD_TARGET = "/run/secrets/gf_security_admin_password"
-GRAFANA_PASSWORD_ENV = "GF_SECURITY_ADMIN_PASSWORD"
+# The .env variable a secret is made of, beside it in the stack file.
+FROM_ENV = "x-observatory-env"
+GRAFANA_PASSWORD_TARGET = "/run/secrets/gf_security_admin_password"  # noqa: S105 - a path
+GRAFANA_PASSWORD_ENV = "GF_SECURITY_ADMIN_PASSWORD"  # noqa: S105 - a variable's name
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,11 @@ class SwarmSecret:
         return secret_variable(self.key)
 
     def stack_entry(self) -> dict[str, str]:
-        source = self.ref.file if self.ref.file else f"./{SECRETS_DIR}/{self.key}"
-        return {"name": f"${{{self.variable}}}", "file": source}
+        """The stack file's secret: its name is set when deploying, after its value's hash."""
+        if self.ref.file:
+            return {"name": f"${{{self.variable}}}", "file": self.ref.file}
+        file = f"./{SECRETS_DIR}/{self.key}"
+        return {"name": f"${{{self.variable}}}", "file": file, FROM_ENV: str(self.ref.env)}
 
 
 def stack_secrets(stack: Stack) -> list[SwarmSecret]:
@@ -47,23 +54,31 @@ def stack_secrets(stack: Stack) -> list[SwarmSecret]:
     if s.grafana.enabled and s.grafana.admin_password is not None:
         name = stack.service_name("grafana")
         out.append(
-            SwarmSecret("grafana-admin-password", name, GRAFANA_PASSWORD_TARGET, s.grafana.admin_password)
+            SwarmSecret(
+                "grafana-admin-password", name, GRAFANA_PASSWORD_TARGET, s.grafana.admin_password
+            )
         )
     for key in ("prometheus", "alertmanager"):
         svc = getattr(s, key)
         if not svc.enabled:
             continue
         for secret, ref in sorted(svc.secrets.items()):
-            out.append(SwarmSecret(f"{key}-{secret}", stack.service_name(key), secret_path(secret), ref))
+            out.append(
+                SwarmSecret(f"{key}-{secret}", stack.service_name(key), secret_path(secret), ref)
+            )
     return out
 
 
-def host_arguments(project: str, secrets: list[SwarmSecret]) -> list[str]:
-    """What secrets.sh takes for each secret: KEY PREFIX VARIABLE KIND SOURCE."""
+def host_arguments(project: str, stack_file: Mapping[str, Any]) -> list[str]:
+    """What secrets.sh takes for each secret of a stack file: KEY PREFIX VARIABLE KIND SOURCE."""
     out: list[str] = []
-    for s in secrets:
-        kind, source = ("env", str(s.ref.env)) if s.ref.env else ("file", str(s.ref.file))
-        out += [s.key, name_prefix(project, s.key), s.variable, kind, source]
+    for key, declared in sorted((stack_file.get("secrets") or {}).items()):
+        entry = declared or {}
+        if FROM_ENV in entry:
+            kind, source = "env", str(entry[FROM_ENV])
+        else:
+            kind, source = "file", str(entry.get("file") or "")
+        out += [str(key), name_prefix(project, str(key)), secret_variable(str(key)), kind, source]
     return out
 
 

@@ -130,6 +130,16 @@ def restart_policy(restart: str) -> dict[str, Any]:
     return {"condition": "any"}
 
 
+def _resources(cpus: Any, memory: Any, reservation: Any) -> dict[str, Any]:
+    resources: dict[str, Any] = {}
+    limits = {k: str(v) for k, v in (("cpus", cpus), ("memory", memory)) if v is not None}
+    if limits:
+        resources["limits"] = limits
+    if reservation is not None:
+        resources["reservations"] = {"memory": str(reservation)}
+    return resources
+
+
 def deploy_section(
     placement: SwarmPlacement,
     constraints: Sequence[str],
@@ -155,17 +165,7 @@ def deploy_section(
     if where:
         out["placement"] = where
     out["restart_policy"] = restart_policy(restart)
-    resources: dict[str, Any] = {}
-    if cpus is not None or memory is not None:
-        limits: dict[str, Any] = {}
-        if cpus is not None:
-            limits["cpus"] = str(cpus)
-        if memory is not None:
-            limits["memory"] = str(memory)
-        resources["limits"] = limits
-    if reservation is not None:
-        resources["reservations"] = {"memory": str(reservation)}
-    if resources:
+    if resources := _resources(cpus, memory, reservation):
         out["resources"] = resources
     if labels:
         out["labels"] = dict(sorted(labels.items()))
