@@ -29,7 +29,6 @@ from beast_observatory.kinds.prometheus.model import (
     ScrapeJob,
 )
 from beast_observatory.kinds.pushgateway.model import Persistence, Pushgateway
-from beast_observatory.swarm.model import Engine, SwarmSettings
 from beast_observatory.spec.types import (
     BCRYPT_RE,
     ByteSize,
@@ -44,6 +43,7 @@ from beast_observatory.spec.types import (
     SecretRef,
     WebAuth,
 )
+from beast_observatory.swarm.model import Engine, SwarmSettings
 
 SPEC_VERSION = 1
 
