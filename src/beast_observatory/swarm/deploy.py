@@ -173,6 +173,26 @@ def apply(
         return Rollout(host, placement, bundle, options, deployed, echo).run(release)
 
 
+def rollout_steps(
+    directory: str, release: Release, bundle: Bundle, gone: set[str], *, prune: bool
+) -> list[tuple[str, Command]]:
+    """The release judged, switched to and deployed (the checks follow in the same batch)."""
+    steps = validation_commands(directory, release, bundle)
+    steps.append(("switch", switch_command(directory, release, gone)))
+    deploy = deploy_command(directory, bundle.project, bundle.files, prune=prune)
+    return [*steps, ("deploy", deploy)]
+
+
+def finish_commands(directory: str, bundle: Bundle, release: Release) -> list[Command]:
+    """After a verified deploy: old releases, configs no service uses, the state recorded."""
+    keep = sorted(_config_names(stack_file(bundle.files)))
+    return [
+        prune_command(directory),
+        PRUNE_OBJECTS.command(bundle.project, *keep, stops=False),
+        state_command(directory, DeployState(bundle.spec_sha256, release.name)),  # stdin: last
+    ]
+
+
 @dataclass(frozen=True)
 class Rollout:
     host: Transport
@@ -184,19 +204,9 @@ class Rollout:
 
     def run(self, release: Release) -> int:
         directory = self.placement.directory
-        steps = validation_commands(directory, release, self.bundle)
         gone = set(self.deployed.files) - set(self.bundle.files)
-        steps.append(("switch", switch_command(directory, release, gone)))
-        steps.append(
-            (
-                "deploy",
-                deploy_command(
-                    directory,
-                    self.bundle.project,
-                    self.bundle.files,
-                    prune=self.options.allow_remove,
-                ),
-            )
+        steps = rollout_steps(
+            directory, release, self.bundle, gone, prune=self.options.allow_remove
         )
         checks = Checks(self.bundle.project, self.bundle.files)
         answers = self.host.run_batch([c for _, c in steps] + checks.commands(self.options.timeout))
@@ -222,16 +232,8 @@ class Rollout:
         )
         if not result.ok:
             return self._rollback(result, "verification")
-        keep = "".join(f"{n}\n" for n in sorted(_config_names(stack_file(self.bundle.files))))
-        state = DeployState(self.bundle.spec_sha256, release.name)
-        finish = self.host.run_batch(
-            [
-                prune_command(directory),
-                state_command(directory, state),
-                PRUNE_OBJECTS.command(self.bundle.project, stdin=keep.encode(), stops=False),
-            ]
-        )
-        check_done(finish[1], self.host, "write", state_path(directory))
+        finish = self.host.run_batch(finish_commands(directory, self.bundle, release))
+        check_done(finish[-1], self.host, "write", state_path(directory))
         self.echo("verified: " + "; ".join(result.checks))
         self.echo(f"apply complete: release {release.name} is deployed on {self.placement.where}")
         return 0
