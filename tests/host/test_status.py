@@ -298,7 +298,8 @@ def test_status_script_gives_up_at_its_deadline(fake_host: Path) -> None:
     command = status_command("obs", SERVICES, ENDPOINTS, wait=2)
     started = time.monotonic()
     run_status(fake_host, list(command.argv), {"services": SERVICES, "states": ["exited none"]})
-    assert 1.5 < time.monotonic() - started < 10
+    # the host's clock counts whole seconds: a 2 s deadline is over after 1 to 2 s
+    assert 1.0 < time.monotonic() - started < 10
     assert int((fake_host / "looks").read_text()) >= 2  # it looked again
 
 
