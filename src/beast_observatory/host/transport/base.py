@@ -84,6 +84,14 @@ class RunningCommand(Protocol):
         Raises TransportError when no whole line arrives within timeout seconds."""
         ...
 
+    def read(self, timeout: float) -> bytes:
+        """The next bytes of its stdout, as many as have arrived (a chunk at most); b"" once
+        stdout is closed. For a binary stream (a tar, say): nothing waits for a line break,
+        so a long run without one is never held in memory whole.
+
+        Raises TransportError when nothing arrives within timeout seconds."""
+        ...
+
     def close(self, timeout: float = 10.0) -> CommandResult:
         """Close its stdin and wait for it to end (killing it after timeout seconds: exit
         code -1). The result holds what it printed after the lines already read."""
@@ -198,6 +206,10 @@ class LineBuffer:
         del self._pending[: end + 1]
         self._scanned = 0
         return line
+
+    def read(self, timeout: float) -> bytes:
+        """What was received but not returned yet, else the next chunk (b"" at its end)."""
+        return self.take() if self._pending else self._recv(timeout)
 
     def take(self) -> bytes:
         """What was received but not returned as a line yet."""

@@ -170,6 +170,14 @@ class LocalCommand:
                 f"`{shown(self.argv)}` printed no line within {timeout:g}s on this machine"
             ) from None
 
+    def read(self, timeout: float) -> bytes:
+        try:
+            return self._lines.read(timeout)
+        except TimeoutError:
+            raise TransportError(
+                f"`{shown(self.argv)}` printed nothing within {timeout:g}s on this machine"
+            ) from None
+
     def close(self, timeout: float = 10.0) -> CommandResult:
         deadline = time.monotonic() + timeout
         with contextlib.suppress(OSError):  # it may have exited and closed its end already

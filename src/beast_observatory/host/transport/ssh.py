@@ -281,6 +281,14 @@ class SshCommand:
                 f"{self._host}: `{shown(self.argv)}` printed no line within {timeout:g}s"
             ) from None
 
+    def read(self, timeout: float) -> bytes:
+        try:
+            return self._lines.read(timeout)
+        except TimeoutError:
+            raise TransportError(
+                f"{self._host}: `{shown(self.argv)}` printed nothing within {timeout:g}s"
+            ) from None
+
     def close(self, timeout: float = 10.0) -> CommandResult:
         deadline = time.monotonic() + timeout
         with contextlib.suppress(Exception):  # a dead connection has closed it already
