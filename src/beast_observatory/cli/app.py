@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
 
 # Command modules register themselves on `app`; importing them is cheap (they import the
 # core lazily inside each command).
+from beast_observatory.cli import backup_commands as _backup_commands  # noqa: E402,F401
 from beast_observatory.cli import deploy_commands as _deploy_commands  # noqa: E402,F401
 from beast_observatory.cli import discover_commands as _discover_commands  # noqa: E402,F401
 from beast_observatory.cli import host_commands as _host_commands  # noqa: E402,F401
