@@ -9,7 +9,8 @@ sha256 of every member. It is the archive's first member, ``manifest.json``:
       "files": {"docker-compose.yml": {"size", "sha256"}, ...},   members release/<path>
       "parts": [{"id", "member", "type", "source", "kind", "volume", "services",
                  "size", "sha256"}, ...],                           members data/<id>.tar
-      "notes": [str, ...]
+      "notes": [str, ...],
+      "checksum": "sha256:..."                      of the rest of the manifest
     }
 
 ``release`` is what the deploy directory's state.json and manifest.json said; ``files`` are the
@@ -119,7 +120,9 @@ class BackupManifest:
     def to_bytes(self, room: int | None = None) -> bytes:
         """The JSON document; with room, padded with spaces to exactly room bytes (JSON allows
         trailing white space), so that it fills the place kept for it at the archive's start."""
-        data = (json.dumps(self.to_json(), indent=2) + "\n").encode()
+        doc = self.to_json()
+        doc["checksum"] = checksum(doc)
+        data = (json.dumps(doc, indent=2) + "\n").encode()
         if room is None:
             return data
         if len(data) > room:
@@ -132,6 +135,14 @@ class BackupManifest:
             self, parts=tuple(replace(p, digest=Digest(_BIG, "f" * 64)) for p in self.parts)
         )
         return len(biggest.to_bytes())
+
+
+def checksum(doc: Mapping[str, Any]) -> str:
+    """The sha256 of the manifest itself (its canonical JSON, less this field): a damaged
+    manifest is refused like a damaged part, even where it only describes."""
+    rest = {k: v for k, v in doc.items() if k != "checksum"}
+    canonical = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def digest_of(data: bytes) -> Digest:
@@ -175,6 +186,8 @@ def parse_manifest(data: bytes, where: str) -> BackupManifest:
             f"{FORMAT_VERSION}",
             hint=f"restore it with the beast-observatory that made it ({doc.get('tool_version')})",
         )
+    if doc.get("checksum") != checksum(doc):
+        raise _damaged(where, "its manifest.json does not match its own checksum")
     try:
         return _manifest(doc)
     except (KeyError, TypeError, ValueError) as exc:
