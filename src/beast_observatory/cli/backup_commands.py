@@ -78,7 +78,7 @@ def backup(
     (Prometheus misses the scrapes of that moment): stopped, it has written everything out
     and nothing changes under the copy. Prometheus' snapshot API would keep it running but
     needs --web.enable-admin-api, which lets anyone who reaches its port delete series; see
-    docs/BACKUP.md. Runs under the host lock, like apply.
+    docs/DEPLOYMENT.md. Runs under the host lock, like apply.
     """
     from beast_observatory.deploy.backup.copy import size_text  # noqa: PLC0415
     from beast_observatory.deploy.session import host_session  # noqa: PLC0415
