@@ -6,7 +6,8 @@ volume, as Grafana would keep grafana.db there). Before the backup: a metric pus
 scraped, that file, and an Alertmanager silence. After the round trip each is there again,
 and Prometheus answers for the moment before the backup, which only its restored TSDB can.
 The tests run in file order and share the stack; conftest takes it down with its volumes
-whatever happens.
+whatever happens. The last test backs up a stack over SSH (remote_fixtures.py: a real sshd,
+the host's .env holding the Grafana password) and restores it onto a local stack.
 """
 
 from __future__ import annotations
