@@ -118,7 +118,7 @@ def round_trip(make_module_stack: StackFactory, tmp_path_factory: pytest.TempPat
     stack = make_module_stack({"alertmanager": alertmanager}, name="backup")
     stack.ports["alertmanager"] = port
     up = stack.cli("up", "--timeout", UP_TIMEOUT)
-    assert up.exit_code == 0, up.explain()
+    assert up.exit_code == 0, up.explain() + stack.cli("logs", "--tail", "20").output
     return Round(stack, tmp_path_factory.mktemp("archives") / "backup.tar")
 
 
