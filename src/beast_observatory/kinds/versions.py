@@ -79,7 +79,7 @@ UpgradeNotes = Callable[[str, str, Version, Version], Crossing]
 def _registry() -> dict[str, UpgradeNotes]:
     from beast_observatory.kinds.alertmanager.versions import upgrade_notes as alertmanager  # noqa: PLC0415
     from beast_observatory.kinds.grafana.versions import upgrade_notes as grafana  # noqa: PLC0415
-    from beast_observatory.kinds.prometheus.versions import upgrade_notes as prometheus  # noqa: PLC0415
+    from beast_observatory.kinds.prometheus.upgrade import upgrade_notes as prometheus  # noqa: PLC0415
 
     return {"prometheus": prometheus, "grafana": grafana, "alertmanager": alertmanager}
 

@@ -13,7 +13,8 @@ import pytest
 
 from beast_observatory.errors import SpecError
 from beast_observatory.kinds.prometheus.checks import check_prometheus
-from beast_observatory.kinds.prometheus.versions import prometheus_version, upgrade_notes
+from beast_observatory.kinds.prometheus.upgrade import upgrade_notes
+from beast_observatory.kinds.prometheus.versions import prometheus_version
 from beast_observatory.kinds.versions import Version
 from beast_observatory.yamlio import load_yaml
 from bundles import compiled, render, spec_data, stack_of

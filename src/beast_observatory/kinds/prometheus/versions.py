@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from beast_observatory.kinds.prometheus.model import Prometheus
-from beast_observatory.kinds.versions import Crossing, Version, target_version
+from beast_observatory.kinds.versions import Version, target_version
 from beast_observatory.spec.checks import Problem, SpecPath, warning
 
 # The release of the model's default image.
@@ -383,42 +383,6 @@ def version_problems(p: Prometheus) -> list[Problem]:
     return [*_flag_problems(p), *_job_problems(p, version), *_label_problems(p, version)]
 
 
-# ----------------------------------------------------------------- plan
-
-UPGRADE_3 = (
-    "the TSDB is kept, but once Prometheus 3 wrote it only 2.55 or newer can read it: roll "
-    "back only to v2.55+ (or upgrade to v2.55 first)",
-    "removed flags and feature flags: validate rewrites or refuses them",
-    "a target that sends no valid Content-Type fails its scrape (fallback_scrape_protocol "
-    "sets one); UTF-8 metric and label names are accepted",
-    'PromQL: "." in regular expressions matches newlines, range selectors leave out the '
-    'sample on their left edge, le/quantile values are stored as floats (le="1.0"), '
-    "holt_winters is double_exponential_smoothing behind a feature flag",
-    "remote_write no longer uses HTTP/2 unless enable_http2: true; Alertmanager's API v1 is gone",
-)
-
-
-def upgrade_notes(before: str, after: str, old: Version, new: Version) -> Crossing:
-    head = f"prometheus {before} -> {after}"
-    if old < V3 <= new:
-        return Crossing(
-            (
-                f"{head}: a major upgrade (see {MIGRATION_URL})",
-                *(f"upgrade note: {note}" for note in UPGRADE_3),
-            )
-        )
-    if new < V3 <= old:
-        reasons = (f"{head}: back to Prometheus 2 (see {MIGRATION_URL})",)
-        if new < TSDB_READERS:
-            blocker = (
-                f"prometheus {before} -> {after}: a TSDB written by Prometheus 3 is read only "
-                f"by 2.55 or newer: {after} would not open the data (pin v2.55+)"
-            )
-            return Crossing(reasons, (blocker,))
-        return Crossing(reasons)
-    return Crossing()
-
-
 __all__ = [
     "MIGRATION_URL",
     "NEWEST",
@@ -428,6 +392,5 @@ __all__ = [
     "prometheus_version",
     "rule_problems",
     "scrape_keys_for",
-    "upgrade_notes",
     "version_problems",
 ]
