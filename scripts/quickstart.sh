@@ -122,8 +122,11 @@ for image in "${IMAGES[@]}"; do
 done
 
 # Grafana's admin password: generated once into the local deploy folder's .env (0600).
+# One exported in this shell wins over the .env (compose reads the environment first).
 listed="$("$OBSERVATORY" secrets list --environment local 2>/dev/null || true)"  # 1: one is missing
-if grep -Eq '^GRAFANA_ADMIN_PASSWORD +MISSING$' <<<"$listed"; then
+if [ -n "${GRAFANA_ADMIN_PASSWORD:-}" ]; then
+    echo "GRAFANA_ADMIN_PASSWORD is set in this shell: Grafana's admin password is that one"
+elif grep -Eq '^GRAFANA_ADMIN_PASSWORD +MISSING$' <<<"$listed"; then
     password="$("$VENV_ABS/bin/python" -c 'import secrets; print(secrets.token_urlsafe(18))')"
     printf '%s\n' "$password" | "$OBSERVATORY" secrets set GRAFANA_ADMIN_PASSWORD --environment local
     cat <<SHOWN
