@@ -35,6 +35,11 @@ def promtool() -> str:
     return _tool("promtool", "apt-get install prometheus")
 
 
+def prometheus() -> str:
+    """Debian's Prometheus server (a 2.x): what a Prometheus 2 accepts on its command line."""
+    return _tool("prometheus", "apt-get install prometheus")
+
+
 def amtool() -> str:
     return _tool("amtool", "apt-get install prometheus-alertmanager")
 
@@ -165,6 +170,11 @@ def check_prometheus(env_dir: Path, scratch: Path) -> int:
         result = _run([promtool(), "check", "rules", str(rule)])
         assert result.returncode == 0, f"promtool rejects {rule}:\n{result.stdout}{result.stderr}"
     return len(rules)
+
+
+def prometheus_accepts_flags(flags: list[str]) -> subprocess.CompletedProcess[str]:
+    """The real server parses the flags (and stops at --version): exit 0 when it takes them."""
+    return _run([prometheus(), *flags, "--version"])
 
 
 def check_web_configs(env_dir: Path) -> int:

@@ -111,14 +111,58 @@ def test_a_changed_external_label_is_named_as_such(tmp_path: Path) -> None:
 
 def test_an_image_change_recreates_only_that_service(tmp_path: Path) -> None:
     old = bundle_for(tmp_path)
-    new = bundle_for(tmp_path, "prom/pushgateway:v1.9.0", "prom/pushgateway:v1.10.0")
+    new = bundle_for(tmp_path, "prom/pushgateway:v1.11.3", "prom/pushgateway:v1.11.2")
     plan = plan_of(new, live_inventory(old))
     assert plan.actions("recreate") == ["pushgateway"]
     assert reasons(plan, "pushgateway") == (
-        "image prom/pushgateway:v1.9.0 -> prom/pushgateway:v1.10.0",
+        "image prom/pushgateway:v1.11.3 -> prom/pushgateway:v1.11.2",
     )
     assert plan.actions("reload") == []
     assert plan.blockers == ()  # its data volume stays
+
+
+def test_an_upgrade_to_prometheus_3_says_what_its_upgrade_notes_ask(tmp_path: Path) -> None:
+    old = bundle_for(tmp_path, "prom/prometheus:v3.13.3", "prom/prometheus:v2.53.2")
+    new = bundle_for(tmp_path, "prom/prometheus:v2.53.2", "prom/prometheus:v3.13.3")
+    plan = plan_of(new, live_inventory(old))
+    assert plan.actions("recreate") == ["prometheus"]
+    said = reasons(plan, "prometheus")
+    assert said[:2] == (
+        "image prom/prometheus:v2.53.2 -> prom/prometheus:v3.13.3",
+        "prometheus v2.53.2 -> v3.13.3: a major upgrade "
+        "(see https://prometheus.io/docs/prometheus/latest/migration/)",
+    )
+    assert any("roll back only to v2.55+" in r for r in said)
+    assert plan.blockers == ()  # the TSDB is kept
+    text = format_plan(plan)
+    assert "- prometheus v2.53.2 -> v3.13.3: a major upgrade" in text
+
+
+def test_going_back_below_2_55_after_prometheus_3_is_refused(tmp_path: Path) -> None:
+    old = bundle_for(tmp_path)
+    new = bundle_for(tmp_path, "prom/prometheus:v3.13.3", "prom/prometheus:v2.53.2")
+    plan = plan_of(new, live_inventory(old))
+    assert plan.actions("recreate") == ["prometheus"]
+    assert len(plan.blockers) == 1
+    assert plan.blockers[0].startswith("prometheus: prometheus v3.13.3 -> v2.53.2: a TSDB")
+    assert "pin v2.55+" in plan.blockers[0]
+
+
+def test_back_to_2_55_is_a_note_not_a_blocker(tmp_path: Path) -> None:
+    old = bundle_for(tmp_path)
+    new = bundle_for(tmp_path, "prom/prometheus:v3.13.3", "prom/prometheus:v2.55.1")
+    plan = plan_of(new, live_inventory(old))
+    assert plan.blockers == ()
+    assert "prometheus v3.13.3 -> v2.55.1: back to Prometheus 2" in reasons(plan, "prometheus")[1]
+
+
+def test_an_image_without_a_version_says_only_the_image_change(tmp_path: Path) -> None:
+    old = bundle_for(tmp_path, "prom/prometheus:v3.13.3", "prom/prometheus:v2.53.2")
+    new = bundle_for(tmp_path, "prom/prometheus:v2.53.2", "prom/prometheus:latest")
+    plan = plan_of(new, live_inventory(old))
+    assert reasons(plan, "prometheus") == (
+        "image prom/prometheus:v2.53.2 -> prom/prometheus:latest",
+    )
 
 
 def test_retention_change_is_explained_in_operator_terms(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ KIND_NAMES = {
     "node_exporter": "node-exporter",
 }
 
+ImageVersion = Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+){0,2}$")]
 RestartPolicy = Annotated[
     str, StringConstraints(pattern=r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
 ]
@@ -121,6 +122,10 @@ class ServiceBase(Model):
     """The compose service name, which is also its host name on the stack's networks
     (default: the kind's name: prometheus, grafana, node-exporter...)."""
     image: str
+    image_version: ImageVersion | None = None
+    """The release the image runs when its tag does not say it (latest, a local build):
+    3, 3.13 or 2.53.2. The renderer writes for that release (flags and keys it renamed or
+    removed); default: the tag's version. With neither, flags and keys are written as given."""
     container_port: Port
     """The port the service listens on inside the container."""
     port: Port | None = Field(None, description="Host port the container port is published on.")

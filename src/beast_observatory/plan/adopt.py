@@ -21,6 +21,7 @@ from beast_observatory.bundle.bundle import Bundle
 from beast_observatory.discover.export import export_spec
 from beast_observatory.errors import ObservatoryError
 from beast_observatory.host.probe.inventory import Container, FileRecord, Inventory
+from beast_observatory.kinds.versions import image_change
 from beast_observatory.names import (
     COMPOSE_CONFIG_FILES,
     COMPOSE_ENV_FILE,
@@ -268,8 +269,13 @@ def adoption_plan(bundle: Bundle, inventory: Inventory, *, deploy_dir: str, host
             declared=compose.get("volumes") or {},
             kind=kinds.get(name),
         )
-        changes.append(ServiceChange(name, "recreate", tuple(said.get(name, []) + reasons)))
-        blockers += blocking
+        crossing = image_change(kinds.get(name), c.image, str(services[name].get("image", "")))
+        changes.append(
+            ServiceChange(
+                name, "recreate", (*said.get(name, []), *crossing.reasons, *reasons)
+            )
+        )
+        blockers += [*blocking, *(f"{name}: {b}" for b in crossing.blockers)]
     for name in sorted(set(containers) - set(services)):
         changes.append(ServiceChange(name, "remove", ("not in the spec (needs --allow-remove)",)))
     files = tuple(

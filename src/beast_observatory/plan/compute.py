@@ -13,6 +13,7 @@ from typing import Any
 
 from beast_observatory.bundle.bundle import Bundle, sha256
 from beast_observatory.host.probe.inventory import Container, FileRecord, Inventory
+from beast_observatory.kinds.versions import image_change
 from beast_observatory.names import (
     COMPOSE_FILE,
     ENV_EXAMPLE,
@@ -88,11 +89,18 @@ def _desired_ports(service: Mapping[str, Any]) -> set[str]:
     return {str(p).removesuffix("/tcp") for p in service.get("ports") or [] if isinstance(p, str)}
 
 
+def _kind(service: Mapping[str, Any]) -> str | None:
+    labels = service.get("labels") or {}
+    return str(labels[KIND_LABEL]) if isinstance(labels, dict) and KIND_LABEL in labels else None
+
+
 def container_reasons(desired: Mapping[str, Any], live: Container) -> list[str]:
     """Why a running container no longer matches its compose service (empty: it matches)."""
     reasons = []
     if desired.get("image") != live.image:
         reasons.append(f"image {live.image} -> {desired.get('image')}")
+        # Across a release with breaking changes: what its upgrade notes ask for.
+        reasons += image_change(_kind(desired), live.image, str(desired.get("image"))).reasons
     if "command" in desired and not _same_command(list(desired["command"]), list(live.cmd)):
         reasons += _flag_reasons(list(live.cmd), list(desired["command"])) or ["command changed"]
     if (want := _desired_ports(desired)) and want != _live_ports(live):
@@ -226,6 +234,8 @@ def make_plan(bundle: Bundle, inventory: Inventory, *, deploy_dir: str, host: st
                     live, planned, directory=deploy_dir, data_dir=None, recreated=True
                 )
             ]
+            crossing = image_change(_kind(desired), live.image, str(desired.get("image")))
+            blockers += [f"{name}: {b}" for b in crossing.blockers]
         elif reload:
             services.append(ServiceChange(name, "reload", tuple(configs.get(name) or reload)))
         else:

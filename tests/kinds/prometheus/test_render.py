@@ -175,7 +175,9 @@ def test_promtool_accepts_what_the_checks_let_through(
     data = spec_data(
         {"prometheus": {"scrape_jobs": chosen, "global": global_}, "grafana": {"enabled": False}}
     )
-    assert check_stack(stack_of(data), {}, {}) == []
+    # warnings (a `$X` that Prometheus 3 would expand, say) are hints: only errors refuse
+    errors = [p for p in check_stack(stack_of(data), {}, {}) if p.severity == "error"]
+    assert errors == []
     with tempfile.TemporaryDirectory() as tmp:
         out, scratch = Path(tmp) / "out", Path(tmp) / "scratch"
         for rel, content in render(data).files.items():

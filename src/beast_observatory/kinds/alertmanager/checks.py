@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from beast_observatory.kinds.alertmanager.versions import version_problems
 from beast_observatory.spec.checks import Problem, SpecPath, config_secrets, dotted
 from beast_observatory.spec.resolve import Stack
 from beast_observatory.yamlio import YamlError, load_yaml, locate
@@ -21,7 +22,7 @@ def alertmanager_fix(at: SpecPath) -> str:
 
 def check_alertmanager(stack: Stack, assets: Mapping[str, bytes]) -> list[Problem]:
     am = stack.services.alertmanager
-    problems = []
+    problems = version_problems(am)
     if am.config is not None:
         where: SpecPath = ("services", "alertmanager", "config")
         problems += [

@@ -15,7 +15,7 @@ CONFIG_DIR = "/etc/alertmanager"
 
 class Alertmanager(ServiceBase):
     enabled: bool = False
-    image: str = "prom/alertmanager:v0.27.0"
+    image: str = "prom/alertmanager:v0.34.1"
     container_port: Port = 9093
     port: Port | None = 9093
     config_dir: ContainerPath = CONFIG_DIR

@@ -8,6 +8,7 @@ from typing import Any
 
 from beast_observatory.bundle.bundle import key_ordered, yaml_file
 from beast_observatory.kinds.alertmanager.model import DATA_DIR
+from beast_observatory.kinds.alertmanager.versions import flags_for
 from beast_observatory.kinds.entrypoint import runtime_entrypoint
 from beast_observatory.kinds.prometheus.render import route_prefix
 from beast_observatory.kinds.secretfiles import secret_mounts
@@ -49,7 +50,8 @@ def alertmanager_flags(stack: Stack) -> list[str]:
         # "": a single instance, no gossip port to expose or secure.
         flags.append(f"--cluster.listen-address={am.cluster_listen_address}")
     flags += web_config_flag(am.web_auth, am.config_dir)
-    return flags + list(am.extra_flags)
+    # extra_flags as the image's release reads them (kinds/alertmanager/versions.py).
+    return flags + flags_for(am)[0]
 
 
 def render_files(stack: Stack, assets: Mapping[str, bytes]) -> dict[str, bytes]:

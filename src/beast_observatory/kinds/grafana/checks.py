@@ -22,6 +22,11 @@ from beast_observatory.kinds.grafana.render import (
     has_auto_datasource,
     provider_dir,
 )
+from beast_observatory.kinds.grafana.versions import (
+    dashboard_notes,
+    grafana_version,
+    version_problems,
+)
 from beast_observatory.secret_rules import is_reference, is_secret_name
 from beast_observatory.spec.checks import (
     Problem,
@@ -66,6 +71,7 @@ def check_dashboards(
     stack: Stack, assets: Mapping[str, bytes], matches: Mapping[str, tuple[str, ...]]
 ) -> list[Problem]:
     known = datasource_uids(stack)
+    version = grafana_version(stack.services.grafana)
     problems = []
     uids: dict[tuple[object, str], str] = {}
     orgs = {i: p.org_id or 1 for i, p in enumerate(stack.services.grafana.dashboards)}
@@ -76,7 +82,8 @@ def check_dashboards(
             problems.append(Problem(where, f"{source}: not valid JSON: {exc}"))
             continue
         problems += [Problem(where, f"{source}: {e}") for e in errors]
-        found = list(warnings) + check_dashboard_datasources(doc, known)
+        found = [*warnings, *check_dashboard_datasources(doc, known)]
+        found += dashboard_notes(doc, version)
         if found:
             shown = "; ".join(found[:SHOWN]) + (
                 f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
@@ -232,4 +239,5 @@ def check_grafana(
         *check_empty_globs(stack, matches),
         *check_names(stack),
         *check_auto_datasource(stack),
+        *version_problems(stack.services.grafana),
     ]

@@ -149,7 +149,7 @@ def check_dashboard(doc: object) -> list[str]:
     return problems
 
 
-def _walk_panels(panels: Json, path: str) -> Iterator[tuple[str, Json]]:
+def walk_panels(panels: Json, path: str) -> Iterator[tuple[str, Json]]:
     """Every panel entry with its path, including the panels that rows hold."""
     if not isinstance(panels, list):
         return
@@ -157,7 +157,7 @@ def _walk_panels(panels: Json, path: str) -> Iterator[tuple[str, Json]]:
         panel_path = f"{path}[{index}]"
         yield panel_path, panel
         if isinstance(panel, dict):
-            yield from _walk_panels(panel.get("panels"), f"{panel_path}.panels")
+            yield from walk_panels(panel.get("panels"), f"{panel_path}.panels")
 
 
 def _check_panels(panels: Json) -> list[str]:
@@ -165,7 +165,7 @@ def _check_panels(panels: Json) -> list[str]:
         return [f"panels: must be an array of panels, got {_json_type(panels)}"]
     problems: list[str] = []
     first_with_id: dict[int, str] = {}
-    for path, panel in _walk_panels(panels, "panels"):
+    for path, panel in walk_panels(panels, "panels"):
         if not isinstance(panel, dict):
             problems.append(f"{path}: must be an object, got {_json_type(panel)}")
             continue
@@ -305,7 +305,7 @@ def _check_placeholders(doc: dict[str, Json]) -> list[str]:
 
 def _datasource_fields(doc: dict[str, Json]) -> Iterator[tuple[str, Json]]:
     """Every `datasource` field of the dashboard: panels, their queries, variables, annotations."""
-    for path, panel in _walk_panels(doc.get("panels"), "panels"):
+    for path, panel in walk_panels(doc.get("panels"), "panels"):
         if not isinstance(panel, dict):
             continue
         if "datasource" in panel:

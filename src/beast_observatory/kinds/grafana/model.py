@@ -123,7 +123,7 @@ def _default_providers() -> list[DashboardProvider]:
 
 
 class Grafana(ServiceBase):
-    image: str = "grafana/grafana-oss:11.2.0"
+    image: str = "grafana/grafana:12.4.11"
     container_port: Port = 3000
     port: Port | None = 3000
     config_dir: ContainerPath = CONFIG_DIR

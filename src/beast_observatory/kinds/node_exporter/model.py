@@ -8,7 +8,7 @@ from beast_observatory.spec.types import ContainerPath, Port
 
 class NodeExporter(ServiceBase):
     enabled: bool = False
-    image: str = "prom/node-exporter:v1.8.2"
+    image: str = "prom/node-exporter:v1.12.1"
     container_port: Port = 9100
     port: Port | None = 9100
     data: DataStore | None = None

@@ -13,6 +13,11 @@ from typing import Any
 from beast_observatory.kinds.prometheus.model import GLOBAL_KEYS, known_scrape_key
 from beast_observatory.kinds.prometheus.render import FOLDER
 from beast_observatory.kinds.prometheus.rule_tests import check_rule_tests, rule_test_path
+from beast_observatory.kinds.prometheus.versions import (
+    prometheus_version,
+    rule_problems,
+    version_problems,
+)
 from beast_observatory.spec.checks import (
     Problem,
     SpecPath,
@@ -34,6 +39,7 @@ OWNED_FLAGS = ("--config.file", "--storage.tsdb.path", "--web.listen-address")
 
 def check_rules(stack: Stack, assets: Mapping[str, bytes]) -> list[Problem]:
     problems = []
+    version = prometheus_version(stack.services.prometheus)
     for i, rule in enumerate(stack.services.prometheus.rule_files):
         where: SpecPath = ("services", "prometheus", "rule_files", i)
         label = f"{rule.path}: " if rule.path else ""
@@ -46,6 +52,7 @@ def check_rules(stack: Stack, assets: Mapping[str, bytes]) -> list[Problem]:
             problems.append(Problem(where, f"{label}a rule file needs a top-level 'groups' list"))
             continue
         problems += [Problem(where, label + p) for p in group_problems(doc["groups"])]
+        problems += rule_problems(where, label, doc["groups"], version)
     return problems
 
 
@@ -183,6 +190,7 @@ def check_prometheus(stack: Stack, assets: Mapping[str, bytes]) -> list[Problem]
         *check_secrets(stack),
         *check_files_and_flags(stack),
         *check_pushgateway(stack),
+        *version_problems(stack.services.prometheus),
         *duplicates(
             ("services", "prometheus", "rule_files"),
             "name",

@@ -287,7 +287,7 @@ class Alerting(Model):
 
 
 class Prometheus(ServiceBase):
-    image: str = "prom/prometheus:v2.53.2"
+    image: str = "prom/prometheus:v3.13.3"
     container_port: Port = 9090
     port: Port | None = 9090
     config_dir: ContainerPath = CONFIG_DIR

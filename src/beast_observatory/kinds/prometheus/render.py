@@ -10,6 +10,11 @@ from beast_observatory.bundle.bundle import key_ordered, yaml_file
 from beast_observatory.kinds.entrypoint import runtime_entrypoint
 from beast_observatory.kinds.model import ServiceBase
 from beast_observatory.kinds.prometheus.model import DATA_DIR, Prometheus, ScrapeJob
+from beast_observatory.kinds.prometheus.versions import (
+    flags_for,
+    prometheus_version,
+    scrape_keys_for,
+)
 from beast_observatory.kinds.secretfiles import secret_mounts
 from beast_observatory.kinds.service import KindParts
 from beast_observatory.kinds.webauth import web_config, web_config_flag
@@ -181,7 +186,10 @@ def prometheus_config(stack: Stack) -> dict[str, Any]:
         config["rule_files"] = [f"{p.config_dir}/rules/*.yml"]
     if p.scrape_config_files:
         config["scrape_config_files"] = list(p.scrape_config_files)
-    config["scrape_configs"] = [scrape_config(job) for job in scrape_jobs(stack)]
+    version = prometheus_version(p)
+    config["scrape_configs"] = [
+        scrape_keys_for(scrape_config(job), version) for job in scrape_jobs(stack)
+    ]
     for key in ("remote_write", "remote_read"):
         if value := getattr(p, key):
             config[key] = key_ordered(value)
@@ -208,7 +216,8 @@ def prometheus_flags(stack: Stack) -> list[str]:
     if p.retention.size:
         flags.append(f"--storage.tsdb.retention.size={p.retention.size}")
     flags += web_config_flag(p.web_auth, p.config_dir)
-    return flags + list(p.extra_flags)
+    # extra_flags as the image's release reads them (kinds/prometheus/versions.py).
+    return flags + flags_for(p)[0]
 
 
 def route_prefix(flags: list[str]) -> str:

@@ -21,7 +21,7 @@ class Persistence(Model):
 
 
 class Pushgateway(ServiceBase):
-    image: str = "prom/pushgateway:v1.9.0"
+    image: str = "prom/pushgateway:v1.11.3"
     container_port: Port = 9091
     port: Port | None = 9091
     persistence: Persistence = Persistence()
