@@ -7,7 +7,9 @@ from typing import Any
 
 from beast_observatory.bundle.bundle import Bundle
 from beast_observatory.plan.model import Plan, format_plan
+from beast_observatory.swarm.names import STACK_FILE
 from beast_observatory.swarm.plan import swarm_plan
+from beast_observatory.yamlio import load_yaml
 from bundles import render
 from swarm.swarm_data import deployed_services, swarm_bundle, swarm_spec
 
@@ -65,13 +67,15 @@ def test_a_scrape_change_updates_prometheus_only_and_says_its_data_stays() -> No
 
 
 def test_an_image_change_is_named() -> None:
-    live = deployed_services(swarm_bundle())
+    bundle = swarm_bundle()
+    live = deployed_services(bundle)
+    was = load_yaml(bundle.files[STACK_FILE])["services"]["node-exporter"]["image"]
     data = swarm_spec()
     data["services"]["node_exporter"]["image"] = "prom/node-exporter:v1.9.0"
     plan = plan_of(render(data), live)
     assert actions(plan)["node-exporter"] == "update"
     reasons = next(s.reasons for s in plan.services if s.service == "node-exporter")
-    assert reasons[0] == "image prom/node-exporter:v1.8.2 -> prom/node-exporter:v1.9.0"
+    assert reasons[0] == f"image {was} -> prom/node-exporter:v1.9.0"
 
 
 def test_more_replicas_only_adds_tasks() -> None:

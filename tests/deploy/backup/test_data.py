@@ -29,13 +29,16 @@ def by_id(data: StackData) -> dict[str, DataPart]:
 
 def test_the_starter_stack_keeps_three_volumes_each_named_after_its_kind() -> None:
     data = data_of()
+    prometheus_image = load_yaml(render(spec_data({})).files["docker-compose.yml"])["services"][
+        "prometheus"
+    ]["image"]
     assert [(p.id, p.type, p.source, p.services) for p in data.parts] == [
         ("grafana", "volume", "beast_grafana-data", ("grafana",)),
         ("prometheus", "volume", "beast_prometheus-data", ("prometheus",)),
         ("pushgateway", "volume", "beast_pushgateway-data", ("pushgateway",)),
     ]
     assert data.notes == ()
-    assert data.helper_image == "prom/prometheus:v2.53.2"  # busybox: sh and tar
+    assert data.helper_image == prometheus_image  # the stack's own image: busybox sh and tar
 
 
 def test_alertmanager_keeps_its_silences_and_notification_log_in_its_volume() -> None:
