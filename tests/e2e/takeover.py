@@ -132,8 +132,15 @@ class HandMade:
                 or (c["State"].get("Health") or {}).get("Status", "healthy") != "healthy"
             ]
             if not problems:
-                up = {k for k, v in targets(self.project).items() if v == "up"}
+                found = targets(self.project)
+                up = {k for k, v in found.items() if v == "up"}
                 problems = [f"target {t} not up" for t in want if not _matched(t, up)]
+                # every target scraped once at least: a snapshot compares health, not timing
+                problems += [
+                    f"target {k} not scraped yet"
+                    for k, v in found.items()
+                    if v == "unknown"
+                ]
             if not problems:
                 return
             time.sleep(1)
