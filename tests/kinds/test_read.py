@@ -220,3 +220,29 @@ def test_network_modes_are_compose_network_modes() -> None:
     assert extra["sidecar"]["network_mode"] == "service:prometheus"
     assert extra["alone"]["network_mode"] == "bridge"
     assert "networks" not in extra["sidecar"]
+
+
+def test_a_bind_mounted_file_with_a_redacted_secret_stays_the_hosts_file() -> None:
+    receiver = container(
+        "receiver",
+        "busybox",
+        mounts=[
+            bind("/srv/receiver/httpd.conf", "/etc/httpd.conf", rw=False),
+            bind("/srv/receiver/index.html", "/www/index.html", rw=False),
+        ],
+    )
+    files = {
+        receiver.name: {
+            "/etc/httpd.conf": "/:alert:<redacted sha256:29fb500bc472>\n",
+            "/www/index.html": "<p>ok</p>\n",
+        }
+    }
+    prom = container("prometheus", "prom/prometheus")
+    result = export_spec(inventory(prom, receiver, files=files))
+    volumes = exported_services(result).extra["receiver"]["volumes"]
+    # a copy would hold a placeholder where the host's file has the password
+    assert "/srv/receiver/httpd.conf:/etc/httpd.conf:ro" in volumes
+    assert not [f for f in result.files if f.endswith("httpd.conf")]
+    assert any(v.endswith(":/www/index.html:ro") and v.startswith("./") for v in volumes)
+    said = "httpd.conf (at /etc/httpd.conf) stays a file on the host"
+    assert any(said in n for n in result.notes)

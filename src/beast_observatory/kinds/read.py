@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from beast_observatory.discover.context import ExportContext, env_mapping, sanitize_name
+from beast_observatory.discover.context import MARKER, ExportContext, env_mapping, sanitize_name
 from beast_observatory.host.probe.inventory import Container, Mount, is_redacted
 from beast_observatory.secret_rules import is_secret_name
 
@@ -183,17 +183,23 @@ def _mode(ctx: ExportContext, c: Container, m: Mount) -> str:
     return (":" + ",".join(options)) if options else ""
 
 
+def _whole(content: str | None) -> bool:
+    return content is not None and not MARKER.search(content)
+
+
 def _captured(ctx: ExportContext, c: Container, m: Mount, service: str) -> str | None:
-    """Capture a bind-mounted file or read-only folder the probe read; its spec path."""
+    """Capture a bind-mounted file or read-only folder the probe read; its spec path. Not
+    one the probe could not read whole, or read with a secret redacted: a copy would not do
+    what the host's file does."""
     files = ctx.files_of(c)
     dest = m.destination.rstrip("/")
     record = files.get(dest)
     if record is not None:
-        if record.content is None:
+        if not _whole(record.content):
             return None
-        return ctx.add_file(_spec_path(ctx, service, m.source), record.content)
+        return ctx.add_file(_spec_path(ctx, service, m.source), str(record.content))
     inside = {p: r for p, r in files.items() if p.startswith(dest + "/")}
-    if not inside or m.rw or any(r.content is None for r in inside.values()):
+    if not inside or m.rw or not all(_whole(r.content) for r in inside.values()):
         return None
     base = _spec_path(ctx, service, m.source)
     for path, r in sorted(inside.items()):
@@ -216,8 +222,9 @@ def _stays_on_host(ctx: ExportContext, c: Container, m: Mount) -> bool:
     dest = m.destination
     record = ctx.files_of(c).get(dest.rstrip("/"))
     if record is not None:
+        why = record.error or "it holds a secret"
         ctx.note(
-            f"{c.name}: {m.source} (at {dest}) stays a file on the host ({record.error}); "
+            f"{c.name}: {m.source} (at {dest}) stays a file on the host ({why}); "
             "on another host put it at the same path"
         )
         return True
