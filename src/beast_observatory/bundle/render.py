@@ -103,7 +103,9 @@ def _networks(stack: Stack) -> dict[str, Any]:
     return out
 
 
-def _volumes(stack: Stack, used: dict[str, Any]) -> dict[str, Any]:
+def declared_volumes(stack: Stack, used: Mapping[str, Any]) -> dict[str, Any]:
+    """The top-level volumes: every one a service uses or the spec declares, as compose and
+    docker stack deploy read them."""
     out: dict[str, Any] = {}
     for name in sorted(set(used) | set(stack.volumes)):
         vol = stack.volumes.get(name)
@@ -125,7 +127,7 @@ def render_compose(services: Mapping[str, Service], stack: Stack, volumes: dict[
     """docker-compose.yml. Works with Compose v2 and v1 (1.29): no top-level ``name:`` (the
     project name is passed with ``-p``) and no ``version:`` key."""
     doc: dict[str, Any] = {"services": dict(services)}
-    if declared := _volumes(stack, volumes):
+    if declared := declared_volumes(stack, volumes):
         doc["volumes"] = declared
     doc["networks"] = _networks(stack)
     return yaml_file(doc, HEADER)

@@ -41,7 +41,7 @@ from beast_observatory.deploy.target import Placement
 from beast_observatory.deploy.verify import Verification, verification_commands, verify_stack
 from beast_observatory.errors import ObservatoryError, RuntimeFailure, TransportError
 from beast_observatory.host.compose import ComposeProject, detect_compose, reported_flavour
-from beast_observatory.host.files import check_done, read_answer, read_command
+from beast_observatory.host.files import check_done, read_answer, read_command, read_files
 from beast_observatory.host.lock import HostLock
 from beast_observatory.host.probe.inventory import Inventory
 from beast_observatory.host.transport.base import Command, CommandResult, Transport
@@ -371,15 +371,7 @@ class Rollout:
             for rel in listed
             if rel in ("docker-compose.yml", ".env.example") or rel.startswith("prometheus/")
         )
-        answers = self.host.run_batch(
-            [read_command(posixpath.join(release.path, p)) for p in paths]
-        )
-        out = {}
-        for rel, answer in zip(paths, answers, strict=True):
-            data = read_answer(answer, self.host.description, rel)
-            if data is not None:
-                out[rel] = data
-        return out
+        return read_files(self.host, release.path, paths)
 
     def _rollback(self, failed: Verification, what: str) -> int:
         echo = self.echo

@@ -30,6 +30,17 @@ def read_answer(result: CommandResult | None, where: str, path: str) -> bytes | 
     return result.stdout
 
 
+def read_files(host: Transport, folder: str, paths: list[str]) -> dict[str, bytes]:
+    """The files of folder at these relative paths that exist, read in one round trip."""
+    answers = host.run_batch([read_command(posixpath.join(folder, p)) for p in paths])
+    out = {}
+    for rel, answer in zip(paths, answers, strict=True):
+        data = read_answer(answer, host.description, rel)
+        if data is not None:
+            out[rel] = data
+    return out
+
+
 def temporary_name(path: str) -> str:
     """Where a write goes before its rename (``.<name>.tmp-<random>``, the name sync sweeps)."""
     return f".{posixpath.basename(path)}.tmp-{secrets.token_hex(6)}"

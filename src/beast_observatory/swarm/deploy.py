@@ -32,7 +32,7 @@ from beast_observatory.deploy.state import DeployState, state_command, state_pat
 from beast_observatory.deploy.target import Placement
 from beast_observatory.deploy.verify import Verification
 from beast_observatory.errors import ObservatoryError, RuntimeFailure
-from beast_observatory.host.files import check_done, read_answer, read_command
+from beast_observatory.host.files import check_done, read_answer, read_command, read_files
 from beast_observatory.host.lock import HostLock
 from beast_observatory.host.transport.base import Command, CommandResult, Transport
 from beast_observatory.names import KIND_LABEL
@@ -247,15 +247,7 @@ class Rollout:
             )
         )
         paths = sorted(p for p in listed if p == STACK_FILE or p.startswith("prometheus/"))
-        answers = self.host.run_batch(
-            [read_command(posixpath.join(release.path, p)) for p in paths]
-        )
-        out = {}
-        for rel, answer in zip(paths, answers, strict=True):
-            data = read_answer(answer, self.host.description, rel)
-            if data is not None:
-                out[rel] = data
-        return out
+        return read_files(self.host, release.path, paths)
 
     def _rollback(self, failed: Verification, what: str) -> int:
         self.echo(f"{what} FAILED:\n" + "\n".join(f"  - {p}" for p in failed.problems))

@@ -26,6 +26,7 @@ from typing import Any
 
 from beast_observatory.bundle.bundle import Bundle, key_ordered, yaml_file
 from beast_observatory.bundle.render import (
+    declared_volumes,
     kind_files,
     kind_parts,
     secret_variables,
@@ -157,24 +158,6 @@ def _networks(stack: Stack) -> dict[str, Any]:
     return out
 
 
-def _volumes(stack: Stack, used: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in sorted(set(used) | set(stack.volumes)):
-        vol = stack.volumes.get(name)
-        if vol is None:
-            out[name] = None
-        elif vol.external:
-            out[name] = {"external": True, "name": vol.name or name}
-        else:
-            entry = {
-                k: v
-                for k, v in vol.model_dump(exclude={"external"}).items()
-                if v is not None and v != {}
-            }
-            out[name] = key_ordered(entry) or None
-    return out
-
-
 def render_env_example(variables: Sequence[str]) -> bytes:
     lines = [
         "# Secrets this stack needs at deploy time: copy to .env next to docker-stack.yml on",
@@ -256,7 +239,7 @@ def render_swarm_stack(
         doc["configs"] = dict(sorted(configs.items()))
     if secrets:
         doc["secrets"] = {s.key: s.stack_entry() for s in sorted(secrets, key=lambda s: s.key)}
-    if declared := _volumes(stack, volumes):
+    if declared := declared_volumes(stack, volumes):
         doc["volumes"] = declared
     doc["networks"] = _networks(stack)
     files[STACK_FILE] = yaml_file(doc, HEADER)
