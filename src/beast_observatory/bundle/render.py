@@ -88,7 +88,11 @@ def mountpoints(
     return out
 
 
-def _networks(stack: Stack) -> dict[str, Any]:
+def declared_networks(
+    stack: Stack, *, leave_out: frozenset[str] = frozenset(), driver: str | None = None
+) -> dict[str, Any]:
+    """The top-level networks: the spec's fields but ``leave_out``; ``driver`` where the
+    spec says bridge or nothing (a swarm stack's overlay)."""
     out: dict[str, Any] = {}
     for name, net in stack.networks.items():
         if net.external:
@@ -96,9 +100,11 @@ def _networks(stack: Stack) -> dict[str, Any]:
             continue
         entry = {
             k: v
-            for k, v in net.model_dump(exclude={"external"}).items()
+            for k, v in net.model_dump(exclude={"external", *leave_out}).items()
             if v is not None and v != {}
         }
+        if driver is not None and entry.get("driver") in (None, "bridge"):
+            entry["driver"] = driver
         out[name] = key_ordered(entry)
     return out
 
@@ -129,7 +135,7 @@ def render_compose(services: Mapping[str, Service], stack: Stack, volumes: dict[
     doc: dict[str, Any] = {"services": dict(services)}
     if declared := declared_volumes(stack, volumes):
         doc["volumes"] = declared
-    doc["networks"] = _networks(stack)
+    doc["networks"] = declared_networks(stack)
     return yaml_file(doc, HEADER)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated
 
 import typer
@@ -17,6 +16,7 @@ from beast_observatory.cli.host_commands import (
     OutOpt,
     SshConfigOpt,
     connect_options,
+    require_confirmation,
 )
 from beast_observatory.errors import EXIT_CHANGES
 
@@ -80,13 +80,8 @@ def apply(
 ) -> None:
     """Make the host match the spec: validate, switch, reload/recreate, verify, roll back."""
     from beast_observatory.deploy.session import host_session  # noqa: PLC0415
-    from beast_observatory.errors import ObservatoryError  # noqa: PLC0415
 
-    if not auto_approve and not sys.stdin.isatty():
-        raise ObservatoryError(
-            "apply needs confirmation and there is no terminal to ask on",
-            hint="review `observatory plan`, then pass --auto-approve",
-        )
+    require_confirmation(auto_approve, "apply", "observatory plan")
 
     def confirm(_plan: object) -> bool:
         return typer.confirm("Apply these changes?", default=False)

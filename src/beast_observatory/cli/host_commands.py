@@ -44,6 +44,19 @@ AcceptNewOpt = Annotated[
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Generated root (default ./generated).")]
 
 
+def require_confirmation(auto_approve: bool, command: str, plan_command: str) -> None:
+    """A command that asks before it changes a host: refused without a terminal to ask on,
+    unless --auto-approve."""
+    if auto_approve or sys.stdin.isatty():
+        return
+    from beast_observatory.errors import ObservatoryError  # noqa: PLC0415
+
+    raise ObservatoryError(
+        f"{command} needs confirmation and there is no terminal to ask on",
+        hint=f"review `{plan_command}`, then pass --auto-approve",
+    )
+
+
 def connect_options(
     host: str | None, ssh_config: Path | None, known_hosts: Path | None, accept_new: bool
 ) -> ConnectOptions:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +14,7 @@ from beast_observatory.cli.host_commands import (
     KnownHostsOpt,
     SshConfigOpt,
     connect_options,
+    require_confirmation,
 )
 
 if TYPE_CHECKING:
@@ -119,14 +119,9 @@ def apply(
     accept_new_host_key: AcceptNewOpt = False,
 ) -> None:
     """Deploy the exporters to every host: lock, stage, validate, switch, verify, roll back."""
-    from beast_observatory.errors import ObservatoryError  # noqa: PLC0415
     from beast_observatory.fleet.commands import ApplySettings, apply_command  # noqa: PLC0415
 
-    if not auto_approve and not sys.stdin.isatty():
-        raise ObservatoryError(
-            "fleet apply needs confirmation and there is no terminal to ask on",
-            hint="review `observatory fleet plan`, then pass --auto-approve",
-        )
+    require_confirmation(auto_approve, "fleet apply", "observatory fleet plan")
     run = _run(
         spec,
         environment,

@@ -26,6 +26,7 @@ from typing import Any
 
 from beast_observatory.bundle.bundle import Bundle, key_ordered, yaml_file
 from beast_observatory.bundle.render import (
+    declared_networks,
     declared_volumes,
     kind_files,
     kind_parts,
@@ -140,24 +141,6 @@ def _merged(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]
     return ordered
 
 
-def _networks(stack: Stack) -> dict[str, Any]:
-    """The stack's networks, overlay where the spec says bridge (its default)."""
-    out: dict[str, Any] = {}
-    for name, net in stack.networks.items():
-        if net.external:
-            out[name] = {"external": True, "name": net.name or name}
-            continue
-        entry = {
-            k: v
-            for k, v in net.model_dump(exclude={"external", "enable_ipv6"}).items()
-            if v is not None and v != {}
-        }
-        if entry.get("driver") in (None, "bridge"):
-            entry["driver"] = "overlay"
-        out[name] = key_ordered(entry)
-    return out
-
-
 def render_env_example(variables: Sequence[str]) -> bytes:
     lines = [
         "# Secrets this stack needs at deploy time: copy to .env next to docker-stack.yml on",
@@ -241,7 +224,10 @@ def render_swarm_stack(
         doc["secrets"] = {s.key: s.stack_entry() for s in sorted(secrets, key=lambda s: s.key)}
     if declared := declared_volumes(stack, volumes):
         doc["volumes"] = declared
-    doc["networks"] = _networks(stack)
+    # overlay where the spec says bridge (its default); no IPv6 switch in a stack file
+    doc["networks"] = declared_networks(
+        stack, leave_out=frozenset({"enable_ipv6"}), driver="overlay"
+    )
     files[STACK_FILE] = yaml_file(doc, HEADER)
     variables = set(secret_variables(services)) | {s.ref.env for s in secrets if s.ref.env}
     files[ENV_EXAMPLE] = render_env_example(sorted(v for v in variables if v))
