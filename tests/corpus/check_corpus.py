@@ -60,11 +60,29 @@ import yaml
 HERE = Path(__file__).resolve().parent
 PREFIX = "corpus-manual-"
 TAGS = {
-    "relabel", "file_sd", "docker_sd", "dns_sd", "basic_auth_file", "remote_write",
-    "alertmanager_secret", "alerting_relabel", "legacy_dashboards", "grafana_datasources",
-    "grafana_providers", "networks", "reverse_proxy", "env_file_secret", "container_name",
-    "hostname", "data_bind", "lifecycle", "baked_config", "edited_in_container",
-    "single_files", "var_default", "anchors",
+    "relabel",
+    "file_sd",
+    "docker_sd",
+    "dns_sd",
+    "basic_auth_file",
+    "remote_write",
+    "alertmanager_secret",
+    "alerting_relabel",
+    "legacy_dashboards",
+    "grafana_datasources",
+    "grafana_providers",
+    "networks",
+    "reverse_proxy",
+    "env_file_secret",
+    "container_name",
+    "hostname",
+    "data_bind",
+    "lifecycle",
+    "baked_config",
+    "edited_in_container",
+    "single_files",
+    "var_default",
+    "anchors",
 }
 FAILURES: list[str] = []
 
@@ -79,10 +97,19 @@ def report(ok: bool, stack: str, what: str, detail: str = "") -> bool:
     return ok
 
 
-def run(cmd: str | list[str], cwd: Path, env: dict[str, str] | None = None,
-        timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, cwd=cwd, shell=isinstance(cmd, str), capture_output=True,
-                          text=True, env=env, timeout=timeout, check=False)
+def run(
+    cmd: str | list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        shell=isinstance(cmd, str),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def last_line(proc: subprocess.CompletedProcess[str]) -> str:
@@ -108,32 +135,57 @@ def stacks(names: list[str]) -> list[Path]:
 
 # ---------------------------------------------------------------- static
 
+
 def check_static(stack: Path, meta: dict[str, Any]) -> None:
     name = stack.name
-    for key in ("description", "inspired_by", "covers", "ports", "setup", "after_up",
-                "teardown", "expect"):
+    for key in (
+        "description",
+        "inspired_by",
+        "covers",
+        "ports",
+        "setup",
+        "after_up",
+        "teardown",
+        "expect",
+    ):
         if key not in meta:
             report(False, name, f"corpus.yaml has {key}")
     unknown = sorted(set(meta.get("covers") or []) - TAGS)
     report(not unknown, name, "covers: known tags", ", ".join(unknown))
     compose = meta.get("compose_file", "docker-compose.yml")
     proc = run(["docker", "compose", "-f", compose, "config", "-q"], stack)
-    report(proc.returncode == 0, name, f"docker compose config -q {compose}",
-           "" if proc.returncode == 0 else last_line(proc))
+    report(
+        proc.returncode == 0,
+        name,
+        f"docker compose config -q {compose}",
+        "" if proc.returncode == 0 else last_line(proc),
+    )
     check_ports(stack, meta, compose)
     checks = meta.get("checks") or {}
     for path in checks.get("prometheus") or []:
         proc = run(["promtool", "check", "config", "--syntax-only", path], stack)
-        report(proc.returncode == 0, name, f"promtool check config --syntax-only {path}",
-               "" if proc.returncode == 0 else last_line(proc))
+        report(
+            proc.returncode == 0,
+            name,
+            f"promtool check config --syntax-only {path}",
+            "" if proc.returncode == 0 else last_line(proc),
+        )
     for path in checks.get("rules") or []:
         proc = run(["promtool", "check", "rules", path], stack)
-        report(proc.returncode == 0, name, f"promtool check rules {path}",
-               "" if proc.returncode == 0 else last_line(proc))
+        report(
+            proc.returncode == 0,
+            name,
+            f"promtool check rules {path}",
+            "" if proc.returncode == 0 else last_line(proc),
+        )
     for path in checks.get("alertmanager") or []:
         proc = run(["amtool", "check-config", path], stack)
-        report(proc.returncode == 0, name, f"amtool check-config {path}",
-               "" if proc.returncode == 0 else last_line(proc))
+        report(
+            proc.returncode == 0,
+            name,
+            f"amtool check-config {path}",
+            "" if proc.returncode == 0 else last_line(proc),
+        )
     for path in checks.get("json") or []:
         try:
             json.loads((stack / path).read_text())
@@ -162,13 +214,18 @@ def published_ports(stack: Path, compose: str) -> list[tuple[str, str, int]]:
 
 def check_ports(stack: Path, meta: dict[str, Any], compose: str) -> None:
     found = published_ports(stack, compose)
-    wild = [f"{svc}:{port} on {ip or 'every address'}" for svc, ip, port in found
-            if ip != "127.0.0.1"]
+    wild = [
+        f"{svc}:{port} on {ip or 'every address'}" for svc, ip, port in found if ip != "127.0.0.1"
+    ]
     report(not wild, stack.name, "every published port bound to 127.0.0.1", ", ".join(wild))
     have = sorted(port for _svc, _ip, port in found)
     want = sorted(int(p) for p in (meta.get("ports") or {}).values())
-    report(have == want, stack.name, f"published ports = corpus.yaml ports {want}",
-           "" if have == want else f"compose: {have}")
+    report(
+        have == want,
+        stack.name,
+        f"published ports = corpus.yaml ports {want}",
+        "" if have == want else f"compose: {have}",
+    )
 
 
 def check_distinct_ports(selected: list[Path]) -> None:
@@ -179,11 +236,16 @@ def check_distinct_ports(selected: list[Path]) -> None:
             if int(port) in seen:
                 clashes.append(f"{port} in {seen[int(port)]} and {stack.name}")
             seen[int(port)] = stack.name
-    report(not clashes, "(corpus)", f"host ports distinct across stacks ({len(seen)})",
-           ", ".join(clashes))
+    report(
+        not clashes,
+        "(corpus)",
+        f"host ports distinct across stacks ({len(seen)})",
+        ", ".join(clashes),
+    )
 
 
 # ---------------------------------------------------------------- live
+
 
 def api_base(meta: dict[str, Any], what: str) -> tuple[str, tuple[str, ...] | None] | None:
     api = (meta.get("api") or {}).get(what) or {}
@@ -214,8 +276,18 @@ def http(url: str, auth: tuple[str, ...] | None = None) -> tuple[int, str]:
 
 
 def containers(project: str) -> list[dict[str, Any]]:
-    proc = run(["docker", "ps", "-a", "--filter", f"label=com.docker.compose.project={project}",
-                "--format", "{{.ID}}"], HERE)
+    proc = run(
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+            "--format",
+            "{{.ID}}",
+        ],
+        HERE,
+    )
     ids = proc.stdout.split()
     if not ids:
         return []
@@ -258,8 +330,10 @@ def target_problems(meta: dict[str, Any]) -> list[str]:
     status, body = http(f"{base[0]}/api/v1/targets?state=active", base[1])
     if status != 200:
         return [f"/api/v1/targets answered {status}: {body[:120]}"]
-    active = [(t["labels"].get("job"), t["labels"].get("instance"), t["health"],
-               t.get("lastError", "")) for t in json.loads(body)["data"]["activeTargets"]]
+    active = [
+        (t["labels"].get("job"), t["labels"].get("instance"), t["health"], t.get("lastError", ""))
+        for t in json.loads(body)["data"]["activeTargets"]
+    ]
     problems, used = [], set()
     for job, instance in want:
         for i, (j, inst, health, _err) in enumerate(active):
@@ -297,13 +371,20 @@ class Live:
         self.project = PREFIX + stack.name
         self.env = dict(os.environ, COMPOSE_PROJECT_NAME=self.project)
         self.expect: dict[str, Any] = meta.get("expect") or {}
-        self.dc = ["docker", "compose", "-p", self.project,
-                   "-f", meta.get("compose_file", "docker-compose.yml")]
+        self.dc = [
+            "docker",
+            "compose",
+            "-p",
+            self.project,
+            "-f",
+            meta.get("compose_file", "docker-compose.yml"),
+        ]
 
     def step(self, what: str, cmd: str | list[str]) -> bool:
         proc = run(cmd, self.stack, self.env)
-        return report(proc.returncode == 0, self.name, what,
-                      "" if proc.returncode == 0 else last_line(proc))
+        return report(
+            proc.returncode == 0, self.name, what, "" if proc.returncode == 0 else last_line(proc)
+        )
 
     def command_ok(self, cmd: str | list[str]) -> list[str]:
         proc = run(cmd, self.stack, self.env, timeout=60)
@@ -311,34 +392,58 @@ class Live:
 
     def checks(self) -> list[Check]:
         meta, expect = self.meta, self.expect
-        checks: list[Check] = [("containers running/healthy",
-                                lambda: state_problems(self.project, expect.get("containers")))]
+        checks: list[Check] = [
+            (
+                "containers running/healthy",
+                lambda: state_problems(self.project, expect.get("containers")),
+            )
+        ]
         if expect.get("targets_up"):
-            checks.append((f"targets up: {len(expect['targets_up'])}",
-                           lambda: target_problems(meta)))
+            checks.append(
+                (f"targets up: {len(expect['targets_up'])}", lambda: target_problems(meta))
+            )
         if expect.get("rule_groups"):
-            checks.append((f"rule groups: {', '.join(expect['rule_groups'])}",
-                           lambda: rule_problems(meta)))
+            checks.append(
+                (f"rule groups: {', '.join(expect['rule_groups'])}", lambda: rule_problems(meta))
+            )
         am = api_base(meta, "alertmanager")
         if am is not None:
-            checks.append(("alertmanager /-/ready",
-                           lambda: status_problems(f"{am[0]}/-/ready", am[1], 200)))
+            checks.append(
+                ("alertmanager /-/ready", lambda: status_problems(f"{am[0]}/-/ready", am[1], 200))
+            )
         rw = expect.get("remote_write")
         if rw:
-            checks.append((f"remote_write receiver answers {rw.get('query', 'up')}",
-                           lambda: remote_write_problems(meta, rw)))
+            checks.append(
+                (
+                    f"remote_write receiver answers {rw.get('query', 'up')}",
+                    lambda: remote_write_problems(meta, rw),
+                )
+            )
         for item in expect.get("http") or []:
             auth = tuple(item["basic_auth"]) if item.get("basic_auth") else None
-            checks.append((f"GET {item['url']} -> {item.get('status', 200)}"
-                           + (" (basic auth)" if auth else ""),
-                           partial(status_problems, item["url"], auth, item.get("status", 200),
-                                   item.get("contains"))))
+            checks.append(
+                (
+                    f"GET {item['url']} -> {item.get('status', 200)}"
+                    + (" (basic auth)" if auth else ""),
+                    partial(
+                        status_problems,
+                        item["url"],
+                        auth,
+                        item.get("status", 200),
+                        item.get("contains"),
+                    ),
+                )
+            )
         for cmd in expect.get("commands") or []:
             checks.append((f"command: {cmd}", partial(self.command_ok, cmd)))
         for item in expect.get("exec_checks") or []:
             argv = [*self.dc, "exec", "-T", item["service"], *item["command"]]
-            checks.append((f"in {item['service']}: {' '.join(item['command'])}",
-                           partial(self.command_ok, argv)))
+            checks.append(
+                (
+                    f"in {item['service']}: {' '.join(item['command'])}",
+                    partial(self.command_ok, argv),
+                )
+            )
         return checks
 
     def poll(self, checks: list[Check], timeout: int) -> bool:
@@ -389,8 +494,9 @@ class Live:
             self.step(f"teardown: {cmd}", cmd)
 
 
-def status_problems(url: str, auth: tuple[str, ...] | None, want: int,
-                    contains: str | None = None) -> list[str]:
+def status_problems(
+    url: str, auth: tuple[str, ...] | None, want: int, contains: str | None = None
+) -> list[str]:
     status, body = http(url, auth)
     if status != want:
         return [f"answered {status}"]
@@ -435,8 +541,12 @@ def main() -> int:
     if not args.stacks:
         check_distinct_ports(selected)
         missing = sorted(TAGS - covered)
-        report(not missing, "(corpus)", f"every feature tag covered ({len(covered)}/{len(TAGS)})",
-               ", ".join(missing))
+        report(
+            not missing,
+            "(corpus)",
+            f"every feature tag covered ({len(covered)}/{len(TAGS)})",
+            ", ".join(missing),
+        )
     print(f"{len(FAILURES)} failed" if FAILURES else "all checks passed")
     return 1 if FAILURES else 0
 

@@ -314,6 +314,10 @@ class FakeHost:
             self.compose_up(allow_remove="--remove-orphans" in args)
         elif args[:1] == ["down"]:
             self.containers.clear()
+        elif args[:1] == ["logs"]:
+            # compose's own shape: the container's name, a bar, the line
+            name = f"{self.project}-{args[-1]}-1"
+            return ok(f"{name}  | level=info msg=Starting\n{name}  | level=error msg=crashed\n")
         return ok()
 
     # ------------------------------------------------------------------ the simulated engine
@@ -539,6 +543,8 @@ def step_of(argv: tuple[str, ...]) -> str:  # noqa: C901, PLR0911, PLR0912
         words = list(argv[argv.index("-f") + 2 :])
         if words[:3] == ["kill", "-s", "SIGHUP"]:
             return f"reload {words[3]}"
+        if words[:1] == ["logs"]:
+            return f"logs {words[-1]}"
         return "compose " + words[0]
     return " ".join(argv[:2])
 

@@ -25,7 +25,7 @@ import yaml
 from beast_observatory.bundle.bundle import Bundle
 from beast_observatory.bundle.compile import compile_project
 from beast_observatory.deploy.apply import ApplyOptions, apply
-from beast_observatory.deploy.operations import up
+from beast_observatory.deploy.operations import format_status, up
 from beast_observatory.deploy.target import Placement
 from beast_observatory.errors import ObservatoryError
 from beast_observatory.host.transport.base import HostTarget
@@ -105,6 +105,7 @@ def run(case: dict[str, Any], host: FakeHost, bundle: Bundle, said: list[str]) -
     echo = said.append
     if case["command"] == "up":
         rows = up(host, PLACEMENT, bundle, timeout=0.0, echo=echo)
+        echo(format_status(rows))
         return 0 if all(r.ok for r in rows) else 1
     return apply(host, PLACEMENT, bundle, OPTIONS, confirm=lambda _: True, echo=echo)
 

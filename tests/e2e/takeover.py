@@ -59,7 +59,7 @@ def project_containers(project: str) -> list[dict[str, Any]]:
 def remove_project(project: str) -> None:
     """Everything compose made for a project: containers, networks, volumes."""
     for c in project_containers(project):
-        docker("rm", "-f", c["Id"], check=False)
+        docker("rm", "-f", "-v", c["Id"], check=False)  # -v: its anonymous volumes too
     label = f"label=com.docker.compose.project={project}"
     for kind in ("network", "volume"):
         for name in docker(kind, "ls", "-q", "--filter", label, check=False).split():
@@ -86,6 +86,9 @@ class HandMade:
     folder: Path
     project: str
     meta: dict[str, Any] = field(default_factory=dict)
+    # Anonymous volumes (an image's VOLUME) of containers that a `down` without --volumes
+    # removes: compose leaves them behind, down() deletes them.
+    anonymous: set[str] = field(default_factory=set)
 
     @classmethod
     def copy(cls, name: str, root: Path) -> HandMade:
@@ -116,8 +119,19 @@ class HandMade:
             timeout=180,
         )
         remove_project(self.project)
+        for name in sorted(self.anonymous):
+            docker("volume", "rm", name, check=False)
         for cmd in self.meta.get("teardown") or []:
             subprocess.run(["sh", "-c", cmd], cwd=self.folder, capture_output=True, timeout=60)
+
+    def note_anonymous_volumes(self) -> None:
+        """Remember the anonymous volumes of the project's containers (before a `down`)."""
+        self.anonymous |= {
+            m["Name"]
+            for c in project_containers(self.project)
+            for m in c["Mounts"]
+            if m["Type"] == "volume" and re.fullmatch(r"[0-9a-f]{64}", m.get("Name") or "")
+        }
 
     def wait_ready(self, timeout: float = 120) -> None:
         """Every container running (healthy where it has a check), every expected target up."""
@@ -137,9 +151,7 @@ class HandMade:
                 problems = [f"target {t} not up" for t in want if not _matched(t, up)]
                 # every target scraped once at least: a snapshot compares health, not timing
                 problems += [
-                    f"target {k} not scraped yet"
-                    for k, v in found.items()
-                    if v == "unknown"
+                    f"target {k} not scraped yet" for k, v in found.items() if v == "unknown"
                 ]
             if not problems:
                 return

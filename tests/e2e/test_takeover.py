@@ -84,7 +84,9 @@ class Workspace:
 
 @pytest.fixture
 def workspace(
-    request: pytest.FixtureRequest, tmp_path: Path, sshd: TestSshd  # noqa: F811
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sshd: TestSshd,  # noqa: F811
 ) -> Iterator[Workspace]:
     remove_dead_leftovers()
     hand = HandMade.copy(request.param, tmp_path)
@@ -206,6 +208,7 @@ def test_take_over_without_changing_what_it_does(workspace: Workspace, tmp_path:
     assert "No changes" in again.stdout
 
     # herbert: the same stack on this workstation, loading the same jobs and rules.
+    hand.note_anonymous_volumes()  # `down` keeps them, as compose does
     stopped = ws.remote("down")
     assert stopped.exit_code == 0, stopped.explain()
     for name in asked:

@@ -39,7 +39,6 @@ def keygen(path: Path) -> str:
     return path.with_suffix(".pub").read_text().strip()
 
 
-
 def sshd_argv(
     *,
     listen: str,
@@ -69,6 +68,7 @@ def sshd_argv(
     for key, value in options.items():
         argv += ["-o", f"{key}={value}"]
     return argv
+
 
 class TestSshd:
     """Context manager: a running sshd and the client files that reach it."""

@@ -304,6 +304,7 @@ class Rollout:
             already_down=already_down,
             answers=answers[len(steps) :],
             since=sent,
+            project=self.project,
         )
         if not result.ok:
             return self._rollback(result, "verification")

@@ -6,7 +6,7 @@ import posixpath
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from beast_observatory.bundle.bundle import MANIFEST, Bundle
@@ -212,7 +212,36 @@ def up(
             before = DeployState.parse(state)
             release = before.release if before and not result.wrote_manifest else None
             record_state(host, directory, DeployState(bundle.spec_sha256, release), state)
+            return rows
+        return with_log_tails(host, project, rows)
+
+
+# compose prefixes each line with the container's name and a bar (v1 and v2 alike).
+_LOG_PREFIX = re.compile(r"^\S+\s+\|\s?")
+LOG_TAIL = 12  # lines of a failed service's log that `up` shows, as `docker compose up` does
+
+
+def with_log_tails(
+    transport: Transport, project: ComposeProject, rows: list[ServiceStatus]
+) -> list[ServiceStatus]:
+    """rows, each failed one with the last lines of its log (one batch for all of them): the
+    cause of a crash is there, and the container may be gone before anyone looks."""
+    bad = [r for r in rows if not r.ok and r.state != "missing"]
+    if not bad:
         return rows
+    answers = transport.run_batch(
+        [
+            project.command("logs", "--no-color", "--tail", str(LOG_TAIL), r.service, stops=False)
+            for r in bad
+        ]
+    )
+    tails: dict[str, tuple[str, ...]] = {}
+    for r, answer in zip(bad, answers, strict=True):
+        if answer is not None and answer.ok:
+            text = (answer.stdout + answer.stderr).decode("utf-8", "replace")
+            lines = (_LOG_PREFIX.sub("", line) for line in text.splitlines())
+            tails[r.service] = tuple(line for line in lines if line.strip())
+    return [replace(r, log_tail=tails.get(r.service, ())) for r in rows]
 
 
 def _say_synced(result: SyncResult, placement: Placement, echo: Echo) -> None:
@@ -316,7 +345,12 @@ def format_status(rows: list[ServiceStatus], now: float | None = None) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in table
     ]
-    lines += [f"  {r.service}: {r.detail}" for r in rows if not r.ok and r.detail]
+    for r in rows:
+        if not r.ok and (r.detail or r.log_tail):
+            lines.append(f"  {r.service}: {r.detail or 'not ready'}")
+            if r.log_tail:
+                lines.append(f"    last {len(r.log_tail)} line(s) of its log:")
+                lines += [f"    | {line}" for line in r.log_tail]
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from beast_observatory.deploy.operations import StackView, status_rows, wait_healthy
+from beast_observatory.deploy.operations import (
+    StackView,
+    status_rows,
+    wait_healthy,
+    with_log_tails,
+)
+from beast_observatory.host.compose import ComposeProject
 from beast_observatory.host.shell import deploy_script
 from beast_observatory.host.status import status_command
 from beast_observatory.host.transport.base import Command, CommandResult, Transport
@@ -184,12 +190,14 @@ def verify_stack(
     already_down: frozenset[tuple[str, str]] = frozenset(),
     answers: Sequence[CommandResult | None] | None = None,
     since: float | None = None,
+    project: ComposeProject | None = None,
 ) -> Verification:
     """Health, scrape targets, rules and a push probe. Targets that were down before the
     apply started are reported, not failed: rolling back would not bring them up.
 
     ``answers``: what ``verification_commands`` got when they ran in an earlier batch, sent
-    at ``since`` (time.monotonic()): the time to wait for health counts from then."""
+    at ``since`` (time.monotonic()): the time to wait for health counts from then. With the
+    ``project``, a service that did not come up is reported with the last lines of its log."""
     checks = Checks(view, bundle_files, already_down)
     started = time.monotonic() if since is None else since
     if answers is None:
@@ -199,9 +207,12 @@ def verify_stack(
     rows = status_rows(answers.pop(0), view, transport.description)
     if not all(r.ok for r in rows) and (left := timeout - (time.monotonic() - started)) > 0:
         rows = wait_healthy(transport, view, left)
+    if project is not None and not all(r.ok for r in rows):
+        rows = with_log_tails(transport, project, rows)
     for r in rows:
         if not r.ok:
-            result.problems.append(f"service {r.service}: {r.state}/{r.health} {r.detail}".strip())
+            said = f"service {r.service}: {r.state}/{r.health} {r.detail}".strip()
+            result.problems.append("\n      | ".join([said, *r.log_tail]))
     result.checks.append(f"{sum(r.ok for r in rows)}/{len(rows)} services healthy")
     if result.problems:
         return result

@@ -107,6 +107,7 @@ class ServiceStatus:
     ready: str  # HTTP status code of the readiness probe, or "-" when not probed
     url: str
     detail: str = ""
+    log_tail: tuple[str, ...] = ()  # last lines of its log, read when it failed to come up
 
     @property
     def ok(self) -> bool:

@@ -184,8 +184,7 @@ def _takeover_reasons(
     """(what the takeover changes for the service, data moves that block apply)."""
     planned = planned_mounts(desired, project=project, directory=directory, declared=declared)
     reasons = [
-        "taken over: recreated from the generated compose file, with the tool's labels "
-        f"({LABEL}.*)"
+        f"taken over: recreated from the generated compose file, with the tool's labels ({LABEL}.*)"
     ]
     wd = live.labels.get(COMPOSE_WORKING_DIR)
     if wd and posixpath.normpath(wd) != posixpath.normpath(directory):
@@ -271,9 +270,7 @@ def adoption_plan(bundle: Bundle, inventory: Inventory, *, deploy_dir: str, host
         )
         crossing = image_change(kinds.get(name), c.image, str(services[name].get("image", "")))
         changes.append(
-            ServiceChange(
-                name, "recreate", (*said.get(name, []), *crossing.reasons, *reasons)
-            )
+            ServiceChange(name, "recreate", (*said.get(name, []), *crossing.reasons, *reasons))
         )
         blockers += [*blocking, *(f"{name}: {b}" for b in crossing.blockers)]
     for name in sorted(set(containers) - set(services)):
