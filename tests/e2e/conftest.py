@@ -171,6 +171,25 @@ def docker_engine() -> None:
         cleanup_test_leftovers(project)
 
 
+_ANONYMOUS = re.compile(r"[0-9a-f]{64}")
+
+
+def _dangling_anonymous_volumes() -> set[str]:
+    names = _docker("volume", "ls", "-q", "--filter", "dangling=true").split()
+    return {n for n in names if _ANONYMOUS.fullmatch(n)}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_anonymous_volumes_left(docker_engine: None) -> Iterator[None]:
+    """Anonymous volumes (an image's VOLUME) that containers of the tests left behind when
+    they were removed without -v, as `docker compose down` and `rm -f` do: deleted at the end,
+    the ones that were there before are left alone."""
+    before = _dangling_anonymous_volumes()
+    yield
+    for name in sorted(_dangling_anonymous_volumes() - before):
+        subprocess.run(["docker", "volume", "rm", name], capture_output=True, check=False)
+
+
 def _write_spec(directory: Path, overrides: Mapping[str, Any]) -> StackSpec:
     """``observatory init`` into ``directory``, then point the local environment at the
     test images on free ports, with short intervals so the tests run fast."""
