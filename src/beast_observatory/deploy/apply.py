@@ -17,6 +17,7 @@ fails, so that each failure is handled as its own step; the state record.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import posixpath
 import time
@@ -55,12 +56,16 @@ Echo = Callable[[str], object]
 TESTS = "prometheus/tests/"  # the rule tests of a release (kinds/prometheus/rule_tests.py)
 
 
-def observe(transport: Transport, directory: str, project: str | None = None) -> Inventory:
-    """What runs on the host and what its deploy directory holds (one probe round trip);
-    with project, only its containers in full."""
+def observe(transport: Transport, directory: str, bundle: Bundle) -> Inventory:
+    """What runs on the host and what its deploy directory holds (one probe round trip): the
+    bundle's project's containers in full, the directory's files; a file that is the bundle's
+    own comes without its content over the wire and gets it from the bundle here."""
     from beast_observatory.host.probe.run import probe_host  # noqa: PLC0415
 
-    return probe_host(transport, dirs=[directory], project=project)
+    files = bundle.with_manifest()
+    expect = {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+    inventory = probe_host(transport, dirs=[directory], project=bundle.project, expect=expect)
+    return inventory.with_expected_content(directory, files)
 
 
 def compute_plan(transport: Transport, placement: Placement, bundle: Bundle) -> Plan:
@@ -68,7 +73,7 @@ def compute_plan(transport: Transport, placement: Placement, bundle: Bundle) -> 
         from beast_observatory.swarm import deploy as swarm  # noqa: PLC0415
 
         return swarm.compute_plan(transport, placement, bundle)
-    inventory = observe(transport, placement.directory, bundle.project)
+    inventory = observe(transport, placement.directory, bundle)
     return make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
 
 
@@ -215,7 +220,7 @@ def apply(
 
         return swarm.apply(transport, placement, bundle, options, confirm=confirm, echo=echo)
     with HostLock(transport, placement.lock_path) as host, _explain_lost_connection():
-        inventory = observe(host, placement.directory, bundle.project)
+        inventory = observe(host, placement.directory, bundle)
         plan = make_plan(bundle, inventory, deploy_dir=placement.directory, host=placement.where)
         echo(format_plan(plan))
         if not plan.changed:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -65,6 +66,14 @@ def tool_dir(root: Path, *, busybox: bool = False) -> Path:
     return bin_dir
 
 
+def free_port() -> int:
+    """A port nothing listens on (an API that does not answer)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def probe(bin_dir: Path, dirs: list[str] | None = None, *, shell: str = "sh") -> ProbeRun:
     env = {"PATH": f"{bin_dir}"}
     if shell != "sh":
@@ -113,6 +122,12 @@ def fake_docker(
 
 
 IMAGE_ID = "sha256:" + "1" * 64
+
+
+def ps_lines(*ids: str, names: Mapping[str, str] | None = None, project: str = "") -> str:
+    """What the probe's `docker ps -a --format ID<US>NAMES<US>PROJECT` prints for containers
+    (names default to the id's first 12 digits; every one in compose project ``project``)."""
+    return "".join(f"{i}{US}{(names or {}).get(i, i[:12])}{US}{project}\n" for i in ids)
 
 
 def _json(record: dict[str, Any]) -> str:

@@ -30,6 +30,7 @@ CID = "f" * 64
 # inventory.json: what a report, an export and a later plan read back.
 TOP_KEYS = {
     "probe_version",
+    "managed",
     "host",
     "docker",
     "containers",
@@ -65,7 +66,7 @@ CONTAINER_KEYS = {
     "host_config",
     "log_options",
 }
-FILE_KEYS = {"host_path", "sha256", "size", "content", "error", "copied"}
+FILE_KEYS = {"host_path", "sha256", "size", "content", "error", "copied", "expected"}
 
 
 def b(text: str | bytes, encoding: str = "base64") -> str:

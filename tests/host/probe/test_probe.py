@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import socket
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -25,7 +24,17 @@ from beast_observatory.host.probe.parse import parse_probe_output
 from beast_observatory.host.probe.run import probe_argv
 from beast_observatory.host.transport.local import LocalTransport
 
-from .probe_env import BUSYBOX, bind, fake_docker, image_lines, inspect_lines, probe, tool_dir
+from .probe_env import (
+    BUSYBOX,
+    bind,
+    fake_docker,
+    free_port,
+    image_lines,
+    inspect_lines,
+    probe,
+    ps_lines,
+    tool_dir,
+)
 
 SHELLS = [
     "dash",
@@ -35,13 +44,6 @@ PROM_ID = "a" * 64
 GONE_ID = "b" * 64
 APP_ID = "c" * 64
 PG_ID = "d" * 64
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 PUSHGATEWAY_STATUS = {"status": "success", "data": {"build_information": {"version": "1.9.0"}}}
@@ -140,7 +142,7 @@ def host(
         {
             "version --format": "20.10.24-fake\n",
             "compose version": "2.40.3\n",
-            "ps -aq": f"{PROM_ID}\n{GONE_ID}\n{PG_ID}\n{APP_ID}\n",
+            "ps -a": ps_lines(PROM_ID, GONE_ID, PG_ID, APP_ID),
             "inspect --type": inspect,
             "image inspect": image_lines(repo_digests=["prom/prometheus@sha256:abc"], repo_tags=[]),
             "volume ls": "v\n",

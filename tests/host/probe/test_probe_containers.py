@@ -32,6 +32,7 @@ from .probe_env import (
     image_lines,
     inspect_lines,
     probe,
+    ps_lines,
     tool_dir,
 )
 
@@ -192,7 +193,7 @@ def host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         {
             "version --format": "24.0.0\n",
             "compose version": "2.20.0\n",
-            "ps -aq": f"{PROM_ID}\n{AM_ID}\n{PG_ID}\n{APP_ID}\n",
+            "ps -a": ps_lines(PROM_ID, AM_ID, PG_ID, APP_ID),
             "inspect --type": inspect,
             "image inspect": images,
             "volume ls": "",

@@ -16,7 +16,7 @@ import pytest
 from beast_observatory.discover.report import SECRET_FILE, write_report
 from beast_observatory.host.probe.inventory import Container, FileRecord, Healthcheck
 
-from .probe_env import BUSYBOX, bind, fake_docker, inspect_lines, probe, tool_dir
+from .probe_env import BUSYBOX, bind, fake_docker, inspect_lines, probe, ps_lines, tool_dir
 
 SHELLS = [
     "dash",
@@ -162,7 +162,7 @@ def host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         bin_dir,
         {
             "version --format": "24.0.0\n",
-            "ps -aq": f"{GRAFANA_ID}\n{APP_ID}\n",
+            "ps -a": ps_lines(GRAFANA_ID, APP_ID),
             "inspect --type": inspect,
             "image inspect": "",
             "volume ls": "",

@@ -8,8 +8,9 @@ sent: values read ``<redacted sha256:XXXXXXXXXXXX>``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,9 @@ class FileRecord:
     content: str | None = None
     error: str | None = None
     copied: bool = False  # read from inside the container (docker cp), not through a mount
+    # The sha256 the caller expected (probe --expect): the content was not sent, the caller
+    # has it (Inventory.with_expected_content puts it in).
+    expected: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,10 @@ class Host:
 @dataclass(frozen=True)
 class Inventory:
     probe_version: int = PROBE_VERSION
+    # The probe of plan and apply found the project managed (our manifest.json in its deploy
+    # directory): its files were read there only - no container's configuration, no API but
+    # Prometheus' targets. What export and takeover read is then absent, not empty.
+    managed: bool = False
     host: Host = Host()
     docker: Docker = Docker()
     containers: tuple[Container, ...] = ()
@@ -242,6 +250,19 @@ class Inventory:
 
     def deploy_files(self, directory: str) -> dict[str, FileRecord]:
         return dict(self.directories.get(directory) or {})
+
+    def with_expected_content(self, directory: str, files: Mapping[str, bytes]) -> Inventory:
+        """This inventory with the content of directory's files that came without it, being
+        what the caller expected: files' (UTF-8) bytes, where the sha256 vouches for them."""
+        records = dict(self.directories.get(directory) or {})
+        for path, record in records.items():
+            if record.expected and path in files and record.content is None:
+                try:
+                    text = files[path].decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                records[path] = dataclasses.replace(record, content=text)
+        return dataclasses.replace(self, directories={**self.directories, directory: records})
 
     def file_errors(self) -> Iterator[tuple[str, str, str]]:
         """(where, path, why) of every file the probe could not read."""

@@ -142,6 +142,7 @@ def _file_record(record: Mapping[str, Any], dec: _Decoder) -> FileRecord:
         content=content,
         error=error,
         copied=bool(record.get("copied")),
+        expected=record.get("expected") is True,
     )
 
 
@@ -297,6 +298,7 @@ def parse_probe_output(stdout: str, stderr: str = "", exit_code: int = 0) -> Inv
         dirs.setdefault(owner, {}).update(records)
     return Inventory(
         probe_version=int(parts.meta.get("probe_version") or PROBE_VERSION),
+        managed=parts.meta.get("managed") is True,
         host=Host(
             hostname=dec.text(parts.host.get("hostname_b")) or "",
             kernel=dec.text(parts.host.get("kernel_b")) or "",

@@ -6,6 +6,8 @@ compose_versions() {
     standalone=
     if [ -n "$standalone_pid" ] && wait "$standalone_pid" 2>/dev/null; then
         standalone=$(sed -n 1p "$tmp/compose-standalone")
+    elif [ -n "$PROJECT" ] && [ -z "$plugin" ] && command -v docker-compose >/dev/null 2>&1; then
+        standalone=$(docker-compose version --short 2>/dev/null </dev/null | sed -n 1p)
     fi
     printf '{"k":"compose","plugin_b":%s,"standalone_b":%s}\n' "$(sn "$plugin")" "$(sn "$standalone")"
 }
@@ -16,6 +18,8 @@ compose_projects() {
     while IFS="$US" read -r p_name p_dir p_files p_env; do
         printf '{"k":"project","name_b":"%s","working_dir_b":%s,"config_files_b":%s}\n' \
             "$(s "$p_name")" "$(sn "$p_dir")" "$(sn "$p_files")"
+        # A managed project's compose file and .env are the deploy directory's: read there.
+        [ "$MANAGED" = true ] && continue
         # config_files is comma-separated; relative entries are relative to working_dir.
         printf '%s\n' "$p_files" | tr ',' '\n' >"$tmp/pfiles"
         if [ -n "$p_env" ]; then

@@ -22,8 +22,8 @@ copy_config() {
     rm -rf "$cc_dir"
 }
 
-read_configs_and_apis() {
-    awk -F"$US" -v OFS="$US" "$PLAN_AWK" "$tmp/side" "$tmp/side" >"$tmp/plan"
+# read_configs: each container's configuration, as the C, M and X lines of the plan say.
+read_configs() {
     while IFS="$US" read -r tag c_name c_type c_src c_dst c_rw; do
         case "$tag" in
             C) copy_config "$c_name" "$c_type" "$c_src" ;;
@@ -41,13 +41,22 @@ read_configs_and_apis() {
                 fi ;;
         esac
     done <"$tmp/plan"
+}
+
+# The configuration and APIs of the containers; of a managed project (MANAGED, see main),
+# Prometheus' targets only: the files are read in the deploy directory.
+read_configs_and_apis() {
+    awk -F"$US" -v OFS="$US" "$PLAN_AWK" "$tmp/side" "$tmp/side" >"$tmp/plan"
+    [ "$MANAGED" = true ] || read_configs
     while IFS="$US" read -r tag a_name a_id a_kind a_running a_port a_pub a_prefix; do
         [ "$tag" = A ] || continue
-        case "$a_kind" in
-            prometheus) a_paths="/api/v1/status/config /api/v1/status/flags /api/v1/status/buildinfo /api/v1/targets" ;;
-            pushgateway) a_paths="/api/v1/status" ;;
-            grafana) a_paths="/api/health" ;;
-            alertmanager) a_paths="/api/v2/status" ;;
+        case "$MANAGED:$a_kind" in
+            true:prometheus) a_paths="/api/v1/targets" ;;
+            true:*) continue ;;
+            *:prometheus) a_paths="/api/v1/status/config /api/v1/status/flags /api/v1/status/buildinfo /api/v1/targets" ;;
+            *:pushgateway) a_paths="/api/v1/status" ;;
+            *:grafana) a_paths="/api/health" ;;
+            *:alertmanager) a_paths="/api/v2/status" ;;
             *) continue ;;
         esac
         a_base=

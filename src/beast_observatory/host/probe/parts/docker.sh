@@ -29,9 +29,11 @@ probe_docker() {
     printf '{"k":"docker","available":true,"server_version_b":%s}\n' "$(sn "$ver")"
     # docker-compose v1 is a Python program that takes half a second to say its version: ask
     # both flavours in the background while the rest of the probe runs (compose_versions).
+    # For one project (plan, apply), v1 is asked only when there is no plugin: it is used
+    # only then, and on a small host it would slow the probe down.
     docker compose version --short >"$tmp/compose-plugin" 2>/dev/null </dev/null &
     plugin_pid=$!
-    if command -v docker-compose >/dev/null 2>&1; then
+    if [ -z "$PROJECT" ] && command -v docker-compose >/dev/null 2>&1; then
         docker-compose version --short >"$tmp/compose-standalone" 2>/dev/null </dev/null &
         standalone_pid=$!
     else
@@ -42,24 +44,19 @@ probe_docker() {
 
 inspect_containers() {
     : >"$tmp/side"
-    if [ -n "$PROJECT" ]; then
-        set -- --filter "label=com.docker.compose.project=$PROJECT"
-        # The host's other containers, by name only: what the plan says it leaves alone.
-        if docker ps -a --format '{{.Names}}' >"$tmp/names" 2>/dev/null; then
-            docker ps -a --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}' \
-                >"$tmp/own" 2>/dev/null
-            LC_ALL=C sort -u "$tmp/own" >"$tmp/own.sorted"
-            LC_ALL=C sort -u "$tmp/names" | LC_ALL=C comm -23 - "$tmp/own.sorted" >"$tmp/others"
-            while IFS= read -r o_name; do
-                printf '{"k":"other","name_b":"%s"}\n' "$(s "$o_name")"
-            done <"$tmp/others"
-        fi
-    else
-        set --
-    fi
-    if ! docker ps -aq --no-trunc "$@" >"$tmp/ids" 2>"$tmp/err"; then
+    # One `docker ps` for the ids to inspect and, with --project, the host's other containers
+    # by name only: what the plan says it leaves alone.
+    if ! docker ps -a --no-trunc --format "{{.ID}}$US{{.Names}}$US{{.Label \"com.docker.compose.project\"}}" \
+        >"$tmp/ps" 2>"$tmp/err"; then
         problem "docker ps: $(first_line "$tmp/err")"
         return
+    fi
+    awk -F"$US" -v p="$PROJECT" 'p == "" || $3 == p { print $1 }' "$tmp/ps" >"$tmp/ids"
+    if [ -n "$PROJECT" ]; then
+        awk -F"$US" -v p="$PROJECT" '$3 != p { print $2 }' "$tmp/ps" | LC_ALL=C sort -u >"$tmp/others"
+        while IFS= read -r o_name; do
+            printf '{"k":"other","name_b":"%s"}\n' "$(s "$o_name")"
+        done <"$tmp/others"
     fi
     [ -s "$tmp/ids" ] || return
     # shellcheck disable=SC2046 # ids are hex words
@@ -79,22 +76,22 @@ inspect_containers() {
 }
 
 inspect_volumes_and_networks() {
-    if docker volume ls -q >"$tmp/vols" 2>"$tmp/err"; then
+    if docker volume ls -q >"$tmp/vols" 2>"$tmp/vn-err"; then
         if [ -s "$tmp/vols" ]; then
             # shellcheck disable=SC2046
             docker volume inspect --format '{"k":"volume","name":{{json .Name}},"driver":{{json .Driver}},"labels":{{json .Labels}},"mountpoint":{{json .Mountpoint}}}' \
-                $(cat "$tmp/vols") 2>"$tmp/err" || problem "docker volume inspect: $(first_line "$tmp/err")"
+                $(cat "$tmp/vols") 2>"$tmp/vn-err" || problem "docker volume inspect: $(first_line "$tmp/vn-err")"
         fi
     else
-        problem "docker volume ls: $(first_line "$tmp/err")"
+        problem "docker volume ls: $(first_line "$tmp/vn-err")"
     fi
-    if docker network ls -q --no-trunc >"$tmp/nets" 2>"$tmp/err"; then
+    if docker network ls -q --no-trunc >"$tmp/nets" 2>"$tmp/vn-err"; then
         if [ -s "$tmp/nets" ]; then
             # shellcheck disable=SC2046
             docker network inspect --format '{"k":"network","name":{{json .Name}},"driver":{{json .Driver}},"labels":{{json .Labels}},"internal":{{json .Internal}}}' \
-                $(cat "$tmp/nets") 2>"$tmp/err" || problem "docker network inspect: $(first_line "$tmp/err")"
+                $(cat "$tmp/nets") 2>"$tmp/vn-err" || problem "docker network inspect: $(first_line "$tmp/vn-err")"
         fi
     else
-        problem "docker network ls: $(first_line "$tmp/err")"
+        problem "docker network ls: $(first_line "$tmp/vn-err")"
     fi
 }

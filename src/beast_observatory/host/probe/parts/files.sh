@@ -22,10 +22,11 @@ secret_file() {
 }
 
 # emit_file SCOPE OWNER PATH SOURCE: one file record (content redacted, size-capped; a secret
-# file's content is never read).
+# file's content is never read). A file of a --dir whose sha256 is the one the caller expects
+# for its path (--expect) is sent without its content ("expected"): the caller has it.
 emit_file() {
     f_scope=$1 f_owner=$2 f_path=$3 f_src=$4
-    f_err='' f_size=null f_sha=null
+    f_err='' f_size=null f_sha=null f_expected=false
     if [ ! -e "$f_src" ]; then
         if [ -L "$f_src" ]; then f_err="dangling symbolic link"; else f_err="no such file"; fi
     elif [ -d "$f_src" ]; then f_err="is a directory"
@@ -34,24 +35,35 @@ emit_file() {
     elif ! (exec <"$f_src") 2>"$tmp/ferr"; then f_err="cannot read: $(first_line "$tmp/ferr")"
     fi
     if [ -z "$f_err" ]; then
-        f_size=$(wc -c <"$f_src" | tr -d ' ')
+        f_size=$(wc -c <"$f_src")
+        f_size=$((f_size + 0))  # wc pads with blanks on some systems
         if [ -n "$SHA" ]; then
-            f_sha=$($SHA <"$f_src" 2>/dev/null | cut -d' ' -f1)
+            f_sha=$($SHA <"$f_src" 2>/dev/null)
+            f_sha=${f_sha%% *}
+            case "$f_scope:$EXPECTED" in
+                dir:*"$NL$f_sha $f_path$NL"*) f_expected=true ;;
+            esac
             if [ -n "$f_sha" ]; then f_sha="\"$f_sha\""; else f_sha=null; fi
         fi
-        if secret_file "$f_scope" "$f_path"; then
+        if [ "$f_expected" = true ]; then
+            :
+        elif secret_file "$f_scope" "$f_path"; then
             f_err="secret file: content not collected"
         elif [ "$f_size" -gt "$MAX_FILE_BYTES" ]; then
             f_err="larger than $MAX_FILE_BYTES bytes: content not read"
-        elif [ "$(tr -d '\000' <"$f_src" | wc -c | tr -d ' ')" != "$f_size" ]; then
+        elif [ "$(($(tr -d '\000' <"$f_src" | wc -c) + 0))" != "$f_size" ]; then
             f_err="binary file: content not read"
         fi
     fi
     f_host=$f_src
     [ "${COPIED:-false}" = true ] && f_host=
-    printf '{"k":"file","scope":"%s","owner_b":"%s","path_b":"%s","host_path_b":"%s","copied":%s,"sha256":%s,"size":%s,"error_b":%s,"content_b":' \
-        "$f_scope" "$(s "$f_owner")" "$(s "$f_path")" "$(s "$f_host")" "${COPIED:-false}" "$f_sha" "$f_size" "$(sn "$f_err")"
-    if [ -z "$f_err" ]; then
+    # The owner is the same for every file of a tree: encoded once.
+    if [ "$f_owner" != "${f_owner_was-}" ] || [ -z "${f_owner_was+set}" ]; then
+        f_owner_was=$f_owner f_owner_b=$(s "$f_owner")
+    fi
+    printf '{"k":"file","scope":"%s","owner_b":"%s","path_b":"%s","host_path_b":"%s","copied":%s,"sha256":%s,"size":%s,"expected":%s,"error_b":%s,"content_b":' \
+        "$f_scope" "$f_owner_b" "$(s "$f_path")" "$(s "$f_host")" "${COPIED:-false}" "$f_sha" "$f_size" "$f_expected" "$(sn "$f_err")"
+    if [ -z "$f_err" ] && [ "$f_expected" = false ]; then
         printf '"'
         redact "$(mode_for "$f_path")" <"$f_src" | enc
         printf '"}\n'

@@ -31,4 +31,6 @@ PROBE_VERSION=2
 MAX_FILE_BYTES=1048576
 MAX_TREE_FILES=1000
 MAX_BODY_BYTES=4194304
+NL='
+'
 US=$(printf '\037')  # field separator of the "@" lines (Go templates: $US)
