@@ -102,6 +102,7 @@ class FakeHost:
     calls: list[Call] = field(default_factory=list)
     containers: dict[str, Container] = field(default_factory=dict)
     sessions: int = 0
+    reloaded: list[tuple[str, str]] = field(default_factory=list)  # (service, container id)
     _ids: int = 0
     _used: dict[int, int] = field(default_factory=dict)
     _lost: bool = False
@@ -228,7 +229,7 @@ class FakeHost:
         argv, name = call.argv, script_name(call.argv)
         args = list(argv[4:])
         if argv[:3] == ("sh", "-s", "--"):
-            return ok(self.probe_output())
+            return ok(self.probe_output(expected_of(argv)))
         if name == "placeholders":
             count = int(args[0])
             return self._play(Call(tuple(args[1 + count :]), call.stdin, call.locked, call.step))
@@ -256,6 +257,12 @@ class FakeHost:
         if "compose" in " ".join(argv[:2]) or argv[:1] == ("docker-compose",):
             return self._compose(argv)
         if argv[:2] == ("docker", "run"):
+            return ok()
+        if argv[:2] == ("docker", "ps"):  # the running containers: "ID SERVICE" lines
+            return ok("".join(f"{c.id} {c.service}\n" for c in self.containers.values()))
+        if name == "reload":  # SIGHUP to the containers that ran before `up`
+            alive = {c.id for c in self.containers.values()}
+            self.reloaded += [(args[0], cid) for cid in args[1:] if cid in alive]
             return ok()
         raise AssertionError(f"the fake host does not know {call.step!r}: {argv!r}")
 
@@ -317,7 +324,16 @@ class FakeHost:
         elif args[:1] == ["logs"]:
             # compose's own shape: the container's name, a bar, the line
             name = f"{self.project}-{args[-1]}-1"
-            return ok(f"{name}  | level=info msg=Starting\n{name}  | level=error msg=crashed\n")
+            return CommandResult(
+                argv,
+                0,
+                (
+                    f"{name}  | level=info msg=Starting\n"
+                    f'{name}  | \x1b[31mlevel=error msg="POST http://am:hunter2@sink/"\x1b[0m\n'
+                    f"{name}  | level=error msg=crashed\n"
+                ).encode(),
+                b"WARN[0000] compose's own warning, not the service's log\n",
+            )
         return ok()
 
     # ------------------------------------------------------------------ the simulated engine
@@ -338,7 +354,7 @@ class FakeHost:
             for name in set(self.containers) - set(services):
                 del self.containers[name]
 
-    def probe_output(self) -> str:
+    def probe_output(self, expected: frozenset[tuple[str, str]] = frozenset()) -> str:
         lines = [
             {"k": "meta", "probe_version": PROBE_VERSION, "encoding": "base64", "sha": True},
             {"k": "host", "hostname_b": b64("fakehost"), "kernel_b": b64("Linux 6.1")},
@@ -362,8 +378,12 @@ class FakeHost:
                     "host_path_b": b64(path),
                     "sha256": sha(data),
                     "size": len(data),
+                    # as the probe does: a file the caller has (--expect) comes without content
+                    "expected": (sha(data), rel) in expected,
                     "error_b": None,
-                    "content_b": base64.b64encode(data).decode(),
+                    "content_b": None
+                    if (sha(data), rel) in expected
+                    else base64.b64encode(data).decode(),
                 }
             )
         lines.append({"k": "compose", "plugin_b": b64("2.40.3"), "standalone_b": None})
@@ -506,6 +526,12 @@ class FakeSession:
         return CommandResult(self.argv, 0, self._out, b"")
 
 
+def expected_of(argv: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    """(sha256, path) of each ``--expect "SHA256 PATH"`` of a probe command line."""
+    pairs = (argv[i + 1].split(" ", 1) for i, a in enumerate(argv[:-1]) if a == "--expect")
+    return frozenset((p[0], p[1]) for p in pairs if len(p) == 2)
+
+
 def step_of(argv: tuple[str, ...]) -> str:  # noqa: C901, PLR0911, PLR0912
     """What a user would call a command: ``switch to 0002``, ``write state.json``..."""
     name, args = script_name(argv), list(argv[4:])
@@ -526,6 +552,10 @@ def step_of(argv: tuple[str, ...]) -> str:  # noqa: C901, PLR0911, PLR0912
         return f"switch to {posixpath.basename(args[3])[:4]}"
     if name in ("sweep", "prune", "status"):
         return name
+    if name == "reload":
+        return f"reload {args[0]}"
+    if argv[:2] == ("docker", "ps"):
+        return "list running"
     if name == "prometheus-api":
         return "prometheus api"
     if name == "push-probe":

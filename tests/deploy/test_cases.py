@@ -153,6 +153,8 @@ def test_case(path: Path, starter: Path) -> None:
         assert {rel: live.get(rel) for rel in want.with_manifest()} == want.with_manifest()
     if expect.get("same_containers"):
         assert {name: c.id for name, c in host.containers.items()} == containers
+    if "reloaded" in expect:  # the services whose running container got a SIGHUP
+        assert [service for service, _ in host.reloaded] == expect["reloaded"]
     if "releases" in expect:
         assert [r[:4] for r in host.releases()] == expect["releases"]
     if "state_release" in expect:

@@ -19,6 +19,7 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ import pytest
 import yaml
 
 from .docker_env import (
+    PROJECT_PREFIX,
     TEST_IMAGES,
     cleanup_test_leftovers,
     compose_command,
@@ -172,21 +174,42 @@ def docker_engine() -> None:
 
 
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
+# Containers of the tests: compose projects and names of this suite, the probe's own test.
+_TEST_CONTAINER = re.compile(rf"^({re.escape(PROJECT_PREFIX)}|probe-split-test-)")
 
 
-def _dangling_anonymous_volumes() -> set[str]:
-    names = _docker("volume", "ls", "-q", "--filter", "dangling=true").split()
-    return {n for n in names if _ANONYMOUS.fullmatch(n)}
+def _events(since: str, kind: str, event: str, fmt: str) -> list[list[str]]:
+    until = str(int(time.time()) + 1)
+    filters = ["--filter", f"type={kind}", "--filter", f"event={event}"]
+    out = _docker("events", "--since", since, "--until", until, *filters, "--format", fmt)
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def _anonymous_volumes_of_tests(since: str) -> set[str]:
+    """Anonymous volumes that the tests' own containers mounted since ``since`` (the engine's
+    events say which container mounted which volume)."""
+    fmt = '{{.Actor.ID}}\t{{index .Actor.Attributes "com.docker.compose.project"}}'
+    fmt += '\t{{index .Actor.Attributes "name"}}'
+    ours = {
+        row[0]
+        for row in _events(since, "container", "create", fmt)
+        if len(row) == 3 and (_TEST_CONTAINER.match(row[1]) or _TEST_CONTAINER.match(row[2]))
+    }
+    mounts = _events(
+        since, "volume", "mount", '{{.Actor.ID}}\t{{index .Actor.Attributes "container"}}'
+    )
+    return {r[0] for r in mounts if len(r) == 2 and r[1] in ours and _ANONYMOUS.fullmatch(r[0])}
 
 
 @pytest.fixture(scope="session", autouse=True)
 def no_anonymous_volumes_left(docker_engine: None) -> Iterator[None]:
-    """Anonymous volumes (an image's VOLUME) that containers of the tests left behind when
-    they were removed without -v, as `docker compose down` and `rm -f` do: deleted at the end,
-    the ones that were there before are left alone."""
-    before = _dangling_anonymous_volumes()
+    """Anonymous volumes (an image's VOLUME) that the tests' containers left behind when they
+    were removed without -v, as `docker compose down` and `rm -f` do: deleted at the end.
+    Only volumes the tests' own containers mounted, and only once nothing uses them."""
+    since = str(int(time.time()) - 1)
     yield
-    for name in sorted(_dangling_anonymous_volumes() - before):
+    dangling = set(_docker("volume", "ls", "-q", "--filter", "dangling=true").split())
+    for name in sorted(_anonymous_volumes_of_tests(since) & dangling):
         subprocess.run(["docker", "volume", "rm", name], capture_output=True, check=False)
 
 

@@ -395,7 +395,10 @@ class Rollout:
         steps = [
             ("switch", switch_command(self.placement.directory, previous, gone)),
             ("up", self.project.command("up", "-d")),
-            *reload_commands(self.project, [s.service for s in self.plan.services], stops=False),
+            # The containers that kept running through both `up`s re-read the old files; the
+            # ones the failed release recreated are recreated again and read them as they
+            # start (a SIGHUP before their handler is set would end them).
+            *reload_commands(self.project, self.plan.actions("reload"), stops=False),
         ]
         view = None
         if "docker-compose.yml" in files:

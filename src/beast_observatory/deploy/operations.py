@@ -23,6 +23,7 @@ from beast_observatory.host.compose import (
 )
 from beast_observatory.host.files import read_answer, read_command
 from beast_observatory.host.lock import HostLock
+from beast_observatory.host.shell import deploy_script
 from beast_observatory.host.status import (
     Endpoint,
     ServiceStatus,
@@ -31,9 +32,12 @@ from beast_observatory.host.status import (
     status_command,
 )
 from beast_observatory.host.transport.base import Command, CommandResult, Transport
+from beast_observatory.names import COMPOSE_PROJECT, COMPOSE_SERVICE
+from beast_observatory.plan.files import mask_secrets
 from beast_observatory.yamlio import load_yaml
 
 Echo = Callable[[str], object]
+RELOAD = deploy_script("reload.sh")
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,7 @@ def up(
                 sweep_command(bundle, directory),
                 read_command(posixpath.join(directory, MANIFEST)),
                 read_command(state_path(directory)),
+                running_command(bundle.project),
             ]
         )
         flavour = detected(found[0], host.description)
@@ -191,13 +196,14 @@ def up(
         # No --remove-orphans: containers of the project that the spec no longer has are
         # removed only by `apply --allow-remove`, never as a side effect of `up`.
         # compose recreates a service only when its definition changed; a new prometheus.yml
-        # or rule file needs a reload (SIGHUP through the engine, no restart).
+        # or rule file needs a reload (SIGHUP, no restart) of the containers that ran before.
         reloads = sorted({p.split("/", 1)[0] for p in result.uploaded} & RELOADABLE)
+        running = running_ids(found[4])
         started = time.monotonic()
         answers = host.run_batch(
             [
                 project.command("up", "-d"),
-                *(project.command("kill", "-s", "SIGHUP", s, stops=False) for s in reloads),
+                *(RELOAD.command(s, *running[s], stops=False) for s in reloads if running.get(s)),
                 status_of(view, wait=timeout),
             ]
         )
@@ -218,6 +224,8 @@ def up(
 
 # compose prefixes each line with the container's name and a bar (v1 and v2 alike).
 _LOG_PREFIX = re.compile(r"^\S+\s+\|\s?")
+# Terminal escapes and other control characters a log line may carry (tabs and newlines stay).
+_UNPRINTABLE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
 LOG_TAIL = 12  # lines of a failed service's log that `up` shows, as `docker compose up` does
 
 
@@ -225,7 +233,8 @@ def with_log_tails(
     transport: Transport, project: ComposeProject, rows: list[ServiceStatus]
 ) -> list[ServiceStatus]:
     """rows, each failed one with the last lines of its log (one batch for all of them): the
-    cause of a crash is there, and the container may be gone before anyone looks."""
+    cause of a crash is there, and the container may be gone before anyone looks. Secret
+    values and passwords of URLs are masked as in plans; terminal escapes are dropped."""
     bad = [r for r in rows if not r.ok and r.state != "missing"]
     if not bad:
         return rows
@@ -237,11 +246,40 @@ def with_log_tails(
     )
     tails: dict[str, tuple[str, ...]] = {}
     for r, answer in zip(bad, answers, strict=True):
-        if answer is not None and answer.ok:
-            text = (answer.stdout + answer.stderr).decode("utf-8", "replace")
-            lines = (_LOG_PREFIX.sub("", line) for line in text.splitlines())
+        if answer is not None and answer.ok:  # the log is on stdout, compose's own words not
+            text = _UNPRINTABLE.sub("", answer.stdout.decode("utf-8", "replace"))
+            lines = (_LOG_PREFIX.sub("", line) for line in mask_secrets(text).splitlines())
             tails[r.service] = tuple(line for line in lines if line.strip())
     return [replace(r, log_tail=tails.get(r.service, ())) for r in rows]
+
+
+def running_command(project: str) -> Command:
+    """The running containers of a compose project: one "ID SERVICE" line each."""
+    service = '{{.Label "' + COMPOSE_SERVICE + '"}}'
+    return Command(
+        (
+            "docker",
+            "ps",
+            "--no-trunc",
+            "--filter",
+            f"label={COMPOSE_PROJECT}={project}",
+            "--filter",
+            "status=running",
+            "--format",
+            "{{.ID}} " + service,
+        ),
+        stops=False,
+    )
+
+
+def running_ids(answer: CommandResult | None) -> dict[str, list[str]]:
+    """service -> ids of its running containers, from running_command's answer."""
+    out: dict[str, list[str]] = {}
+    for line in (answer.text if answer is not None and answer.ok else "").splitlines():
+        cid, _, service = line.strip().partition(" ")
+        if cid and service:
+            out.setdefault(service, []).append(cid)
+    return out
 
 
 def _say_synced(result: SyncResult, placement: Placement, echo: Echo) -> None:

@@ -5,6 +5,7 @@ asked; for a project made by hand everything export needs is read, as discover r
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from beast_observatory.host.probe.run import run_probe
+from beast_observatory.host.probe.build import probe_script
+from beast_observatory.host.probe.run import probe_argv, run_probe
 from beast_observatory.host.transport.local import LocalTransport
 
 from .probe_env import bind, fake_docker, free_port, image_lines, inspect_lines, ps_lines, tool_dir
@@ -39,7 +41,7 @@ def deployed(root: Path, *, managed: bool) -> Path:
     return deploy
 
 
-def run(root: Path, shell: str, *, managed: bool) -> Any:
+def run(root: Path, shell: str, *, managed: bool) -> tuple[Any, str, bytes]:
     deploy = deployed(root, managed=managed)
     labels = {"com.docker.compose.project": "obs", "com.docker.compose.service": "prometheus"}
     inspect = inspect_lines(
@@ -71,13 +73,14 @@ def run(root: Path, shell: str, *, managed: bool) -> Any:
         "prometheus/prometheus.yml": sha(PROMETHEUS_YML),
         "prometheus/rules/a.yml": sha(RULES),  # what the caller would deploy: not what is there
     }
-    return run_probe(
-        LocalTransport(),
-        [str(deploy)],
-        env={"PATH": str(bin_dir)},
-        project="obs",
-        expect=expect,
-    ), str(deploy)
+    probed = run_probe(
+        LocalTransport(), [str(deploy)], env={"PATH": str(bin_dir)}, project="obs", expect=expect
+    )
+    # The probe's own output, as it crosses the wire
+    sent = LocalTransport().run(
+        probe_argv([str(deploy)], "obs", expect), stdin=probe_script(), env={"PATH": str(bin_dir)}
+    )
+    return probed, str(deploy), sent.stdout
 
 
 @pytest.fixture(params=["dash", "busybox"])
@@ -86,7 +89,7 @@ def shell(request: pytest.FixtureRequest) -> str:
 
 
 def test_a_managed_project_is_read_in_its_deploy_directory_only(tmp_path: Path, shell: str) -> None:
-    probed, deploy = run(tmp_path, shell, managed=True)
+    probed, deploy, sent = run(tmp_path, shell, managed=True)
     inv = probed.inventory
     assert inv.managed
     assert [c.name for c in inv.containers] == ["obs-prometheus-1"]
@@ -101,11 +104,13 @@ def test_a_managed_project_is_read_in_its_deploy_directory_only(tmp_path: Path, 
     edited = files["prometheus/rules/a.yml"]
     assert not edited.expected
     assert edited.content == "groups: [] # edited on the host\n"
-    assert PROMETHEUS_YML not in probed.inventory.to_json().__repr__()  # not sent at all
+    encoded = base64.b64encode(PROMETHEUS_YML.encode())
+    assert encoded not in sent  # neither in the deploy directory's record nor anywhere else
+    assert base64.b64encode(b"groups: [] # edited on the host\n") in sent
 
 
 def test_the_callers_files_get_their_content_back(tmp_path: Path, shell: str) -> None:
-    probed, deploy = run(tmp_path, shell, managed=True)
+    probed, deploy, _ = run(tmp_path, shell, managed=True)
     inv = probed.inventory.with_expected_content(
         deploy, {"prometheus/prometheus.yml": PROMETHEUS_YML.encode()}
     )
@@ -114,9 +119,10 @@ def test_the_callers_files_get_their_content_back(tmp_path: Path, shell: str) ->
 
 
 def test_a_project_made_by_hand_is_read_whole(tmp_path: Path, shell: str) -> None:
-    probed, _ = run(tmp_path, shell, managed=False)
+    probed, _, sent = run(tmp_path, shell, managed=False)
     inv = probed.inventory
     assert not inv.managed
+    assert base64.b64encode(PROMETHEUS_YML.encode()) in sent  # read out of the container
     copied = inv.config_files["obs-prometheus-1"]
     assert copied["/etc/prometheus/prometheus.yml"].content == PROMETHEUS_YML
     asked = {p for paths in inv.apis.values() for p in paths}

@@ -51,9 +51,9 @@ inspect_containers() {
         problem "docker ps: $(first_line "$tmp/err")"
         return
     fi
-    awk -F"$US" -v p="$PROJECT" 'p == "" || $3 == p { print $1 }' "$tmp/ps" >"$tmp/ids"
+    awk -F"$US" -v p="$PROJECT" 'p == "" || $3 "" == p "" { print $1 }' "$tmp/ps" >"$tmp/ids"
     if [ -n "$PROJECT" ]; then
-        awk -F"$US" -v p="$PROJECT" '$3 != p { print $2 }' "$tmp/ps" | LC_ALL=C sort -u >"$tmp/others"
+        awk -F"$US" -v p="$PROJECT" '$3 "" != p "" { print $2 }' "$tmp/ps" | LC_ALL=C sort -u >"$tmp/others"
         while IFS= read -r o_name; do
             printf '{"k":"other","name_b":"%s"}\n' "$(s "$o_name")"
         done <"$tmp/others"

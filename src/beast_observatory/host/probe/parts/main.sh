@@ -42,7 +42,8 @@ main() {
     MANAGED=false
     if [ -n "$PROJECT" ]; then
         while IFS= read -r d; do
-            [ -f "$d/manifest.json" ] && MANAGED=true
+            # as emit_tree lists it (find -type f): a regular file, no symbolic link
+            [ -f "$d/manifest.json" ] && [ ! -L "$d/manifest.json" ] && MANAGED=true
         done <"$tmp/dirs"
     fi
     printf '{"k":"meta","managed":%s}\n' "$MANAGED"
