@@ -178,38 +178,59 @@ _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
 _TEST_CONTAINER = re.compile(rf"^({re.escape(PROJECT_PREFIX)}|probe-split-test-)")
 
 
-def _events(since: str, kind: str, event: str, fmt: str) -> list[list[str]]:
-    until = str(int(time.time()) + 1)
-    filters = ["--filter", f"type={kind}", "--filter", f"event={event}"]
-    out = _docker("events", "--since", since, "--until", until, *filters, "--format", fmt)
-    return [line.split("\t") for line in out.splitlines()]
+# What the engine says as it happens (its own log keeps only the last 256 events): containers
+# created, with their name and compose project, and volumes mounted, with the container.
+_EVENTS = (
+    '{{.Type}}\t{{.Actor.ID}}\t{{index .Actor.Attributes "name"}}'
+    '\t{{index .Actor.Attributes "com.docker.compose.project"}}'
+    '\t{{index .Actor.Attributes "container"}}'
+)
 
 
-def _anonymous_volumes_of_tests(since: str) -> set[str]:
-    """Anonymous volumes that the tests' own containers mounted since ``since`` (the engine's
-    events say which container mounted which volume)."""
-    fmt = '{{.Actor.ID}}\t{{index .Actor.Attributes "com.docker.compose.project"}}'
-    fmt += '\t{{index .Actor.Attributes "name"}}'
+def _anonymous_volumes_of_tests(events: str) -> set[str]:
+    """Anonymous volumes that the tests' own containers mounted, from the engine's events."""
+    rows = [line.split("\t") for line in events.splitlines()]
     ours = {
-        row[0]
-        for row in _events(since, "container", "create", fmt)
-        if len(row) == 3 and (_TEST_CONTAINER.match(row[1]) or _TEST_CONTAINER.match(row[2]))
+        r[1]
+        for r in rows
+        if len(r) == 5 and r[0] == "container" and any(_TEST_CONTAINER.match(x) for x in r[2:4])
     }
-    mounts = _events(
-        since, "volume", "mount", '{{.Actor.ID}}\t{{index .Actor.Attributes "container"}}'
-    )
-    return {r[0] for r in mounts if len(r) == 2 and r[1] in ours and _ANONYMOUS.fullmatch(r[0])}
+    return {
+        r[1]
+        for r in rows
+        if len(r) == 5 and r[0] == "volume" and r[4] in ours and _ANONYMOUS.fullmatch(r[1])
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_anonymous_volumes_left(docker_engine: None) -> Iterator[None]:
+def no_anonymous_volumes_left(
+    docker_engine: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     """Anonymous volumes (an image's VOLUME) that the tests' containers left behind when they
     were removed without -v, as `docker compose down` and `rm -f` do: deleted at the end.
     Only volumes the tests' own containers mounted, and only once nothing uses them."""
-    since = str(int(time.time()) - 1)
-    yield
+    log = tmp_path_factory.mktemp("engine-events") / "events.tsv"
+    filters = ["type=container", "event=create", "type=volume", "event=mount"]
+    with log.open("w") as out:
+        watcher = subprocess.Popen(
+            [
+                "docker",
+                "events",
+                *(a for f in filters for a in ("--filter", f)),
+                "--format",
+                _EVENTS,
+            ],
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        yield
+    finally:
+        time.sleep(0.5)  # the engine's last events
+        watcher.terminate()
+        watcher.wait(timeout=10)
     dangling = set(_docker("volume", "ls", "-q", "--filter", "dangling=true").split())
-    for name in sorted(_anonymous_volumes_of_tests(since) & dangling):
+    for name in sorted(_anonymous_volumes_of_tests(log.read_text()) & dangling):
         subprocess.run(["docker", "volume", "rm", name], capture_output=True, check=False)
 
 
