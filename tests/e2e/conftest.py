@@ -28,6 +28,8 @@ from typing import Any
 import pytest
 import yaml
 
+from beast_observatory.plan.mounts import ANONYMOUS
+
 from .docker_env import (
     PROJECT_PREFIX,
     TEST_IMAGES,
@@ -173,7 +175,6 @@ def docker_engine() -> None:
         cleanup_test_leftovers(project)
 
 
-_ANONYMOUS = re.compile(r"[0-9a-f]{64}")
 # Containers of the tests: compose projects and names of this suite, the probe's own test.
 _TEST_CONTAINER = re.compile(rf"^({re.escape(PROJECT_PREFIX)}|probe-split-test-)")
 
@@ -198,7 +199,7 @@ def _anonymous_volumes_of_tests(events: str) -> set[str]:
     return {
         r[1]
         for r in rows
-        if len(r) == 5 and r[0] == "volume" and r[4] in ours and _ANONYMOUS.fullmatch(r[1])
+        if len(r) == 5 and r[0] == "volume" and r[4] in ours and ANONYMOUS.match(r[1])
     }
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from beast_observatory.kinds.detect import service_kind
+from beast_observatory.plan.mounts import ANONYMOUS
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 PREFIX = "obstest-take-"
@@ -130,7 +131,7 @@ class HandMade:
             m["Name"]
             for c in project_containers(self.project)
             for m in c["Mounts"]
-            if m["Type"] == "volume" and re.fullmatch(r"[0-9a-f]{64}", m.get("Name") or "")
+            if m["Type"] == "volume" and ANONYMOUS.match(m.get("Name") or "")
         }
 
     def wait_ready(self, timeout: float = 120) -> None:
@@ -299,7 +300,7 @@ def containers(project: str) -> dict[str, Any]:
         volumes = sorted(
             f"{m['Destination']}={m['Name']}"
             for m in c["Mounts"]
-            if m["Type"] == "volume" and not re.fullmatch(r"[0-9a-f]{64}", m.get("Name") or "")
+            if m["Type"] == "volume" and not ANONYMOUS.match(m.get("Name") or "")
         )
         binds = {
             m["Destination"]: (m["Source"], m["RW"]) for m in c["Mounts"] if m["Type"] == "bind"
