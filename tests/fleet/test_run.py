@@ -15,18 +15,27 @@ from beast_observatory.fleet.run import Echo, HostOutcome, HostWork, run_hosts
 class Hosts:
     """Work that takes a moment per host, counts how many run at once, and fails where told."""
 
-    def __init__(self, *, failing: tuple[str, ...] = (), buggy: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, *, failing: tuple[str, ...] = (), buggy: tuple[str, ...] = (), together: int = 0
+    ) -> None:
         self.failing, self.buggy = failing, buggy
         self.running = 0
         self.most = 0
         self.started: list[str] = []
         self._lock = threading.Lock()
+        # With together=N, the first hosts wait (up to 5 s) until N run at once: how many the
+        # runner lets run together is then seen however slowly its threads start.
+        self._together, self._all_in = together, threading.Event()
 
     def work(self, name: str, echo: Echo) -> HostOutcome:
         with self._lock:
             self.started.append(name)
             self.running += 1
             self.most = max(self.most, self.running)
+            if self.running >= self._together:
+                self._all_in.set()
+        if self._together:
+            self._all_in.wait(5.0)
         try:
             echo(f"working on {name}")
             if name in self.failing:  # at once, as a refused connection does
@@ -48,7 +57,7 @@ NAMES = [f"h{i}" for i in range(8)]
 
 @pytest.mark.parametrize("concurrency", [1, 3, 20])
 def test_never_more_hosts_at_once_than_allowed(concurrency: int) -> None:
-    hosts = Hosts()
+    hosts = Hosts(together=min(concurrency, len(NAMES)))
     outcomes = run_hosts(NAMES, hosts.as_work(), concurrency=concurrency)
     assert [o.host for o in outcomes] == NAMES
     assert all(o.status == "applied" for o in outcomes)
